@@ -318,7 +318,7 @@ func (p *tomlParser) integer(tok string) (any, error) {
 	digits := strings.TrimLeft(tok, "+-")
 	switch {
 	case digits == "" || !allDigits(strings.ReplaceAll(digits, "_", "")):
-		if strings.ContainsAny(tok, ".eE") && !strings.ContainsAny(tok, "\"'") {
+		if digits != "" && digits[0] >= '0' && digits[0] <= '9' && strings.ContainsAny(digits, ".eE") {
 			return nil, p.fail("invalid value %q (floats are not supported)", tok)
 		}
 		return nil, p.fail("invalid value %q (strings must be quoted)", tok)
