@@ -90,7 +90,7 @@ func (c *Closure) UnmarshalJSON(b []byte) error {
 }
 
 // Calendar is a validated, immutable business-hours calendar for one project and country.
-// It is safe for concurrent use.
+// It is safe for concurrent use; build one with New or by unmarshalling JSON.
 type Calendar struct {
 	cfg   Config
 	loc   *time.Location

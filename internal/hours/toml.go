@@ -401,12 +401,17 @@ func (p *tomlParser) escape(b *strings.Builder) error {
 	}
 	c := p.peek()
 	p.pos++
-	simple := map[byte]byte{'b': '\b', 't': '\t', 'n': '\n', 'f': '\f', 'r': '\r', '"': '"', '\\': '\\'}
-	if r, ok := simple[c]; ok {
-		b.WriteByte(r)
+	if i := strings.IndexByte(`btnfr"\`, c); i >= 0 {
+		b.WriteByte("\b\t\n\f\r\"\\"[i])
 		return nil
 	}
-	size := map[byte]int{'u': 4, 'U': 8}[c]
+	size := 0
+	switch c {
+	case 'u':
+		size = 4
+	case 'U':
+		size = 8
+	}
 	if size == 0 || p.pos+size > len(p.src) {
 		return p.fail("invalid escape \\%c in string", c)
 	}
