@@ -96,7 +96,12 @@ func (r *recorder) ConnectionOpened(string) {
 	r.opened++
 }
 
-func (r *recorder) ConnectionClosed(_, reason string) { r.closed <- reason }
+func (r *recorder) ConnectionClosed(_, reason string) {
+	select {
+	case r.closed <- reason:
+	default: // nobody is watching; Metrics must never block
+	}
+}
 
 // waitClosed returns the reason of the next closed connection.
 func (r *recorder) waitClosed(tb testing.TB) string {
@@ -132,7 +137,8 @@ func newEnv(tb testing.TB, cfg phoenix.Config) *env {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := e.srv.Shutdown(ctx); err != nil {
-			tb.Errorf("shutdown: %v", err)
+			conns, chans := e.srv.Stats()
+			tb.Errorf("shutdown: %v (%d connections, %d channels left)", err, conns, chans)
 		}
 		e.ts.Close()
 	})

@@ -1,9 +1,13 @@
 package phoenix
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -56,7 +60,7 @@ func (s *Server) serveWebsocket(w http.ResponseWriter, r *http.Request) {
 	if offersPhoenix {
 		opts.Subprotocols = []string{"phoenix"} // never echo the token subprotocol
 	}
-	conn, err := websocket.Accept(w, r, opts)
+	conn, err := websocket.Accept(smallBuffers{w}, r, opts)
 	if err != nil {
 		return // Accept has written the HTTP error
 	}
@@ -67,8 +71,46 @@ func (s *Server) serveWebsocket(w http.ResponseWriter, r *http.Request) {
 		_ = conn.Close(websocket.StatusGoingAway, ReasonServerShutdown)
 		return
 	}
-	t.readLoop()
+	// Returning lets net/http free its request, response and buffers; the
+	// reader starts on a fresh, small stack.
+	go t.readLoop()
 }
+
+// wsBufferSize sizes the buffered reader and writer of a hijacked connection.
+// net/http's are 4 KiB each; larger reads and writes bypass the buffer anyway.
+const wsBufferSize = 1 << 10
+
+// smallBuffers swaps net/http's connection buffers for smaller ones on hijack,
+// cutting the memory of an idle websocket.
+type smallBuffers struct{ http.ResponseWriter }
+
+// Hijack takes over the connection, keeping any bytes net/http had already read.
+func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := brw.Writer.Flush(); err != nil {
+		_ = conn.Close()
+		return nil, nil, err
+	}
+	br := bufio.NewReaderSize(conn, wsBufferSize)
+	// net/http may already hold bytes of the first frame (its background read
+	// takes one). They must sit in the new buffer itself: coder/websocket
+	// re-bases the reader on the connection, keeping only buffered bytes.
+	if n := brw.Reader.Buffered(); n > 0 {
+		early, _ := brw.Reader.Peek(n)
+		br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn), max(n, wsBufferSize))
+		if _, err := br.Peek(n); err != nil {
+			_ = conn.Close()
+			return nil, nil, err
+		}
+	}
+	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(conn, wsBufferSize)), nil
+}
+
+// Unwrap gives http.ResponseController access to the wrapped writer.
+func (w smallBuffers) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // subprotocolToken finds phoenix.js's authToken subprotocol and whether the
 // client offered the plain "phoenix" subprotocol next to it.
@@ -104,8 +146,8 @@ func decodeToken(enc string) (string, error) {
 	return string(b), nil
 }
 
-// wsConn is the websocket transport of one Socket. The reader runs in the
-// HTTP handler's goroutine; a writer goroutine exists only while frames are queued.
+// wsConn is the websocket transport of one Socket: one reader goroutine, and a
+// writer goroutine only while frames are queued.
 type wsConn struct {
 	conn         *websocket.Conn
 	sock         *Socket
