@@ -404,3 +404,57 @@ func TestShutdownClosesSockets(t *testing.T) {
 		t.Fatalf("dial after shutdown: err %v resp %v", err, resp)
 	}
 }
+
+func TestCrossOriginRefusedUnlessAllowed(t *testing.T) {
+	e := newEnv(t, phoenix.Config{OriginPatterns: []string{"*.example.org"}})
+	tests := []struct {
+		origin string
+		ok     bool
+	}{
+		{"", true},
+		{e.ts.URL, true},
+		{"https://chat.example.org", true},
+		{"https://evil.example.com", false},
+	}
+	for _, tt := range tests {
+		opts := &websocket.DialOptions{HTTPHeader: http.Header{}}
+		if tt.origin != "" {
+			opts.HTTPHeader.Set("Origin", tt.origin)
+		}
+		conn, resp, err := websocket.Dial(context.Background(), e.wsURL("?vsn=2.0.0"), opts)
+		if tt.ok != (err == nil) {
+			t.Fatalf("origin %q: err %v, want ok=%v", tt.origin, err, tt.ok)
+		}
+		if err != nil && (resp == nil || resp.StatusCode != http.StatusForbidden) {
+			t.Fatalf("origin %q: resp %v, want HTTP 403", tt.origin, resp)
+		}
+		if conn != nil {
+			_ = conn.CloseNow()
+		}
+	}
+}
+
+func TestApplicationClosesChannelAndSocket(t *testing.T) {
+	e := newEnv(t, phoenix.Config{})
+	c := e.dial(t, "", nil)
+	c.join("room:kept", "1")
+	e.rooms.mu.Lock()
+	ch := e.rooms.last
+	e.rooms.mu.Unlock()
+	if err := ch.Push("later", map[string]int{"n": 2}); err != nil {
+		t.Fatal(err)
+	}
+	assertJSON(t, c.expect("room:kept", "later").Payload, `{"n":2}`)
+	ch.Close()
+	c.expect("room:kept", "phx_close")
+	if err := ch.Push("later", nil); !errors.Is(err, phoenix.ErrClosed) {
+		t.Fatalf("push after close: %v, want ErrClosed", err)
+	}
+	if got := e.rooms.leftTopics(); !slices.Equal(got, []string{"room:kept"}) {
+		t.Fatalf("Leave calls %v", got)
+	}
+	ch.Socket().Close()
+	if code, reason := c.expectClosed(); code != websocket.StatusGoingAway || reason != phoenix.ReasonClosedByApp {
+		t.Fatalf("closed with %v %q", code, reason)
+	}
+}
