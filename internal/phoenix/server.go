@@ -147,7 +147,8 @@ func (s *Server) Stats() (connections, channels int) {
 }
 
 // Shutdown refuses new connections, closes every open one (phoenix.js
-// reconnects elsewhere) and waits for them to end or for ctx.
+// reconnects elsewhere) and waits for them to end or for ctx. Call it beside
+// http.Server.Shutdown, which does not track hijacked websockets.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.socketsMu.Lock()
 	s.closing = true
