@@ -1,0 +1,35 @@
+package app
+
+import "time"
+
+// Config is everything `switchboard serve` can be told.
+type Config struct {
+	Addr            string        // listen address, e.g. 127.0.0.1:8080 (":0" for a free port)
+	DB              string        // sqlite:PATH or postgres://…
+	MaxBodyBytes    int64         // request body limit for JSON APIs
+	ShutdownTimeout time.Duration // how long a graceful shutdown may take
+	Now             func() time.Time
+
+	Webhooks WebhooksConfig // webhook delivery engine (wire_webhooks.go)
+	AIDA     AIDAConfig     // chatbot websocket surface (wire_aida.go)
+}
+
+// Defaults fills zero fields with the documented defaults.
+func (c Config) Defaults() Config {
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	if c.DB == "" {
+		c.DB = "sqlite:switchboard.db"
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 15 * time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}

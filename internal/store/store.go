@@ -1,0 +1,351 @@
+// Package store keeps Switchboard's state in SQLite (embedded default) or
+// PostgreSQL behind one API and one schema. SQL is written by hand with `?`
+// placeholders, rebound to `$n` for PostgreSQL.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+)
+
+// Engine names a database engine.
+type Engine string
+
+// Supported engines.
+const (
+	SQLite   Engine = "sqlite"
+	Postgres Engine = "postgres"
+)
+
+// Store is an open database: a write path and a read path (the same pool on
+// PostgreSQL; a single writer connection beside a reader pool on SQLite).
+type Store struct {
+	engine Engine
+	write  *sql.DB
+	read   *sql.DB
+	dsn    string
+
+	// SQLite only: prepared statements by query text, one cache per pool.
+	// Parsing was a quarter of an append's time; pgx caches on its own.
+	writeStmts, readStmts *stmtCache
+}
+
+// ParseURL checks a database URL and returns its engine and driver DSN.
+// Accepted: sqlite:PATH, sqlite://PATH, postgres://…, postgresql://….
+func ParseURL(raw string) (Engine, string, error) {
+	switch {
+	case raw == "":
+		return "", "", errors.New("empty database URL")
+	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
+		u, err := url.Parse(raw)
+		if err != nil {
+			return "", "", fmt.Errorf("malformed postgres URL: %w", redactURLError(err))
+		}
+		if u.Host == "" {
+			return "", "", errors.New("malformed postgres URL: no host")
+		}
+		return Postgres, raw, nil
+	case strings.HasPrefix(raw, "sqlite:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(raw, "sqlite:"), "//")
+		if i := strings.IndexByte(path, '?'); i >= 0 {
+			path = path[:i]
+		}
+		if path == "" {
+			return "", "", errors.New("malformed sqlite URL: no file path (want sqlite:PATH)")
+		}
+		return SQLite, path, nil
+	default:
+		return "", "", fmt.Errorf("unsupported database URL %q (want sqlite:PATH or postgres://…)", schemeOf(raw))
+	}
+}
+
+func schemeOf(raw string) string {
+	if i := strings.Index(raw, ":"); i > 0 {
+		return raw[:i] + ":…"
+	}
+	return raw
+}
+
+// redactURLError drops the URL (which may hold a password) from a parse error.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// Open connects to the database named by rawURL and checks it answers. It
+// does not migrate; call Migrate.
+func Open(ctx context.Context, rawURL string) (*Store, error) {
+	engine, dsn, err := ParseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{engine: engine, dsn: dsn}
+	switch engine {
+	case SQLite:
+		if dir := filepath.Dir(dsn); dir != "" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, fmt.Errorf("store: create directory for %s: %w", dsn, err)
+			}
+		}
+		// busy_timeout first so the other pragmas wait rather than fail.
+		pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_pragma=cache_size(-16000)"
+		w, err := sql.Open("sqlite", "file:"+dsn+"?"+pragmas+"&_txlock=immediate")
+		if err != nil {
+			return nil, fmt.Errorf("store: open sqlite: %w", err)
+		}
+		w.SetMaxOpenConns(1) // one writer: SQLite serializes writes anyway
+		w.SetMaxIdleConns(1)
+		w.SetConnMaxLifetime(0)
+		r, err := sql.Open("sqlite", "file:"+dsn+"?"+pragmas+"&_pragma=query_only(ON)")
+		if err != nil {
+			w.Close()
+			return nil, fmt.Errorf("store: open sqlite: %w", err)
+		}
+		r.SetMaxOpenConns(8)
+		r.SetMaxIdleConns(8)
+		s.write, s.read = w, r
+		s.writeStmts, s.readStmts = &stmtCache{db: w}, &stmtCache{db: r}
+	case Postgres:
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("store: open postgres: %w", err)
+		}
+		db.SetMaxOpenConns(32)
+		db.SetMaxIdleConns(32)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+		s.write, s.read = db, db
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := s.write.PingContext(pctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: %s unreachable: %w", engine, err)
+	}
+	if engine == SQLite {
+		// The writer set WAL; now the reader pool can open.
+		if err := s.read.PingContext(pctx); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("store: sqlite reader: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// Engine returns the engine this store runs on.
+func (s *Store) Engine() Engine { return s.engine }
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	if s.writeStmts != nil {
+		s.writeStmts.close()
+		s.readStmts.close()
+	}
+	err := s.write.Close()
+	if s.read != s.write {
+		if err2 := s.read.Close(); err == nil {
+			err = err2
+		}
+	}
+	return err
+}
+
+// Ping checks the database answers (readiness).
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.write.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: ping: %w", err)
+	}
+	return nil
+}
+
+// querier is what *sql.DB and *sql.Tx share.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Conn runs the store's queries on a transaction or on the read pool. Every
+// entity's queries are methods of Conn, so the same code serves both.
+type Conn struct {
+	q     querier
+	pg    bool
+	stmts *stmtCache // nil: send query text
+	tx    *sql.Tx    // set inside a transaction that uses stmts
+}
+
+// Read returns a Conn on the read pool, for queries outside a transaction.
+func (s *Store) Read() Conn {
+	return Conn{q: s.read, pg: s.engine == Postgres, stmts: s.readStmts}
+}
+
+// Tx runs fn in one write transaction and commits it when fn returns nil.
+// On SQLite the transaction is BEGIN IMMEDIATE on the single writer.
+func (s *Store) Tx(ctx context.Context, fn func(Conn) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	if err := fn(Conn{q: tx, pg: s.engine == Postgres, stmts: s.writeStmts, tx: tx}); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	if s.writeStmts != nil {
+		s.writeStmts.prepareWanted(ctx)
+	}
+	return nil
+}
+
+func (c Conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := c.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return c.q.ExecContext(ctx, c.rebind(query), args...)
+}
+
+func (c Conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := c.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return c.q.QueryContext(ctx, c.rebind(query), args...)
+}
+
+func (c Conn) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := c.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return c.q.QueryRowContext(ctx, c.rebind(query), args...)
+}
+
+// stmt returns a prepared statement for query bound to this Conn's
+// transaction, or nil to fall back to plain query text.
+func (c Conn) stmt(ctx context.Context, query string) *sql.Stmt {
+	if c.stmts == nil {
+		return nil
+	}
+	if c.tx == nil {
+		return c.stmts.get(ctx, query)
+	}
+	// Inside a transaction the single writer connection is taken, so a
+	// statement cannot be prepared on the pool now: note it, send the text
+	// this time, and let Store.Tx prepare it after the commit.
+	st := c.stmts.lookup(query)
+	if st == nil {
+		c.stmts.want(query)
+		return nil
+	}
+	return c.tx.StmtContext(ctx, st)
+}
+
+// stmtCache keeps one prepared statement per query text. Queries are
+// constants of this package (plus a few built from fixed parts), so the
+// cache is bounded by the code, not by traffic.
+type stmtCache struct {
+	db      *sql.DB
+	m       sync.Map // string → *sql.Stmt
+	pending sync.Map // string → struct{}: wanted, not yet prepared
+}
+
+func (sc *stmtCache) lookup(query string) *sql.Stmt {
+	if v, ok := sc.m.Load(query); ok {
+		return v.(*sql.Stmt)
+	}
+	return nil
+}
+
+func (sc *stmtCache) want(query string) { sc.pending.Store(query, struct{}{}) }
+
+// prepareWanted prepares the statements noted by want (outside any transaction).
+func (sc *stmtCache) prepareWanted(ctx context.Context) {
+	sc.pending.Range(func(k, _ any) bool {
+		sc.pending.Delete(k)
+		sc.get(ctx, k.(string))
+		return true
+	})
+}
+
+func (sc *stmtCache) get(ctx context.Context, query string) *sql.Stmt {
+	if st := sc.lookup(query); st != nil {
+		return st
+	}
+	st, err := sc.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil // the plain call reports the error
+	}
+	if prev, loaded := sc.m.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt)
+	}
+	return st
+}
+
+func (sc *stmtCache) close() {
+	sc.m.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
+}
+
+// rebind turns ? placeholders into $1, $2 … for PostgreSQL. Queries never
+// contain a literal question mark.
+func (c Conn) rebind(query string) string {
+	if !c.pg || strings.IndexByte(query, '?') < 0 {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 8)
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(itoa(n))
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	return b.String()
+}
+
+func itoa(n int) string {
+	if n < 10 {
+		return string(rune('0' + n))
+	}
+	return fmt.Sprint(n)
+}
+
+// micros converts a time to the stored form (unix microseconds; zero stays 0).
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+// fromMicros converts a stored time back (0 is the zero time).
+func fromMicros(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
