@@ -213,6 +213,7 @@ func validateEvent(e *core.Event) error {
 // CloseThread deactivates a chat's active thread.
 func (h *Hub) CloseThread(ctx context.Context, chatID, byUserID string) (core.Thread, error) {
 	var thread core.Thread
+	var freed string
 	_, err := h.write(ctx, chatID, func(c store.Conn) ([]core.Change, error) {
 		ch, err := c.LockChat(ctx, chatID)
 		if err != nil {
@@ -222,6 +223,12 @@ func (h *Hub) CloseThread(ctx context.Context, chatID, byUserID string) (core.Th
 			return nil, core.Errorf(core.EConflict, "chat has no active thread")
 		}
 		if thread, err = c.Thread(ctx, ch.ActiveThreadID); err != nil {
+			return nil, err
+		}
+		if _, err := c.Dequeue(ctx, thread.ID); err != nil {
+			return nil, err
+		}
+		if freed, _, err = h.release(ctx, c, thread.ID, false); err != nil {
 			return nil, err
 		}
 		now := h.Now()
@@ -238,6 +245,9 @@ func (h *Hub) CloseThread(ctx context.Context, chatID, byUserID string) (core.Th
 		}
 		return []core.Change{{Kind: core.ChangeThreadClosed, ChatID: chatID, ThreadID: thread.ID, UserIDs: ids}}, nil
 	})
+	if err == nil && freed != "" {
+		h.drainAgent(ctx, freed) // a closed thread frees the agent's slot
+	}
 	return thread, err
 }
 
@@ -273,6 +283,7 @@ func (h *Hub) AddUsers(ctx context.Context, chatID string, userIDs []string) err
 
 // RemoveUser makes a participant leave a chat.
 func (h *Hub) RemoveUser(ctx context.Context, chatID, userID string) error {
+	var freed string
 	_, err := h.write(ctx, chatID, func(c store.Conn) ([]core.Change, error) {
 		ch, err := c.LockChat(ctx, chatID)
 		if err != nil {
@@ -285,8 +296,22 @@ func (h *Hub) RemoveUser(ctx context.Context, chatID, userID string) error {
 		if !left {
 			return nil, core.Errorf(core.ENotFound, "user is not a participant of this chat")
 		}
-		return []core.Change{{Kind: core.ChangeUsersRemoved, ChatID: chatID, ThreadID: ch.ActiveThreadID, UserIDs: []string{userID}}}, nil
+		changes := []core.Change{{Kind: core.ChangeUsersRemoved, ChatID: chatID, ThreadID: ch.ActiveThreadID, UserIDs: []string{userID}}}
+		if ch.ActiveThreadID != "" {
+			// An assigned agent who leaves gives the thread back.
+			if a, err := c.ActiveAssignment(ctx, ch.ActiveThreadID); err == nil && a.AgentID == userID {
+				agent, more, err := h.release(ctx, c, ch.ActiveThreadID, true)
+				if err != nil {
+					return nil, err
+				}
+				freed, changes = agent, append(changes, more...)
+			}
+		}
+		return changes, nil
 	})
+	if err == nil && freed != "" {
+		h.drainAgent(ctx, freed)
+	}
 	return err
 }
 

@@ -72,6 +72,9 @@ func (h *Hub) UpdateUser(ctx context.Context, u core.User, groups []core.Members
 		}
 		return nil, h.setMemberships(ctx, c, u.ID, groups)
 	})
+	if err == nil && u.Status == core.StatusAccepting {
+		h.drainAgent(ctx, u.ID) // capacity or groups may have grown
+	}
 	return u, err
 }
 
@@ -121,6 +124,9 @@ func (h *Hub) SetAgentStatus(ctx context.Context, userID string, status core.Rou
 		}
 		return []core.Change{{Kind: core.ChangeAgentStatus, UserIDs: []string{userID}}}, nil
 	})
+	if err == nil && status == core.StatusAccepting {
+		h.drainAgent(ctx, userID) // an agent who starts accepting takes queued chats
+	}
 	return err
 }
 
