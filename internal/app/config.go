@@ -10,8 +10,11 @@ type Config struct {
 	ShutdownTimeout time.Duration // how long a graceful shutdown may take
 	Now             func() time.Time
 
-	Webhooks WebhooksConfig // webhook delivery engine (wire_webhooks.go)
-	AIDA     AIDAConfig     // chatbot websocket surface (wire_aida.go)
+	Webhooks WebhooksConfig   // webhook delivery engine (wire_webhooks.go)
+	AIDA     AIDAConfig       // chatbot websocket surface (wire_aida.go)
+	Chatio   ChatioConfig     // chat.io Configuration + Agent API (wire_chatio.go)
+	MeWe     MeWeConfig       // MeWe personal agents (wire_mewe.go)
+	Live     LiveAgentsConfig // Live Agents mediator (wire_liveagents.go)
 }
 
 // Defaults fills zero fields with the documented defaults.

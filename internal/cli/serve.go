@@ -16,6 +16,9 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	var cfg app.Config
 	webhookFlags(fs, env, &cfg.Webhooks)
 	aidaFlags(fs, env, &cfg.AIDA)
+	chatioFlags(fs, env, &cfg.Chatio)
+	meweFlags(fs, env, &cfg.MeWe)
+	liveFlags(fs, env, &cfg.Live)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
