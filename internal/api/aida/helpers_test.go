@@ -1,0 +1,241 @@
+package aida_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/png"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"switchboard/internal/app"
+	"switchboard/internal/apptest"
+	"switchboard/internal/core"
+	"switchboard/internal/hub"
+)
+
+// frame is a decoded V2 frame.
+type frame struct {
+	JoinRef, Ref, Topic, Event string
+	Payload                    json.RawMessage
+}
+
+// client is a minimal Phoenix V2 websocket client speaking raw frames.
+type client struct {
+	t    *testing.T
+	conn *websocket.Conn
+	mu   sync.Mutex
+	ref  int
+	in   chan frame
+}
+
+func dial(t *testing.T, a *app.App) *client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws://"+a.Addr()+"/socket/websocket?vsn=2.0.0", nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	c := &client{t: t, conn: conn, in: make(chan frame, 256)}
+	go c.read()
+	t.Cleanup(func() { conn.Close(websocket.StatusNormalClosure, "") })
+	return c
+}
+
+func (c *client) read() {
+	defer close(c.in)
+	for {
+		_, data, err := c.conn.Read(context.Background())
+		if err != nil {
+			return
+		}
+		var arr []json.RawMessage
+		if err := json.Unmarshal(data, &arr); err != nil || len(arr) != 5 {
+			c.t.Errorf("bad frame from server: %s", data)
+			return
+		}
+		var f frame
+		_ = json.Unmarshal(arr[0], &f.JoinRef)
+		_ = json.Unmarshal(arr[1], &f.Ref)
+		_ = json.Unmarshal(arr[2], &f.Topic)
+		_ = json.Unmarshal(arr[3], &f.Event)
+		f.Payload = arr[4]
+		c.in <- f
+	}
+}
+
+// raw sends a text frame as is.
+func (c *client) raw(s string) {
+	c.t.Helper()
+	if err := c.conn.Write(context.Background(), websocket.MessageText, []byte(s)); err != nil {
+		c.t.Fatalf("write: %v", err)
+	}
+}
+
+// push sends an event and returns its ref. payload is raw JSON.
+func (c *client) push(topic, event, payload string) string {
+	c.t.Helper()
+	c.mu.Lock()
+	c.ref++
+	ref := fmt.Sprint(c.ref)
+	c.mu.Unlock()
+	c.raw(fmt.Sprintf(`["1",%q,%q,%q,%s]`, ref, topic, event, payload))
+	return ref
+}
+
+// reply is a phx_reply payload.
+type reply struct {
+	Status   string         `json:"status"`
+	Response map[string]any `json:"response"`
+}
+
+// next returns the next frame that satisfies match, failing after 5 s.
+func (c *client) next(match func(frame) bool) frame {
+	c.t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case f, ok := <-c.in:
+			if !ok {
+				c.t.Fatalf("connection closed while waiting")
+			}
+			if match(f) {
+				return f
+			}
+		case <-timeout:
+			c.t.Fatalf("no matching frame within 5s")
+		}
+	}
+}
+
+func (c *client) replyTo(ref string) reply {
+	c.t.Helper()
+	f := c.next(func(f frame) bool { return f.Event == "phx_reply" && f.Ref == ref })
+	var r reply
+	if err := json.Unmarshal(f.Payload, &r); err != nil {
+		c.t.Fatalf("reply: %v", err)
+	}
+	return r
+}
+
+// call pushes and waits for the reply.
+func (c *client) call(topic, event, payload string) reply {
+	c.t.Helper()
+	return c.replyTo(c.push(topic, event, payload))
+}
+
+func (c *client) join(botID, token string) reply {
+	c.t.Helper()
+	return c.call("bot:"+botID, "phx_join", fmt.Sprintf(`{"access_token":%q}`, token))
+}
+
+// btu waits for a btu_msg of a session and returns its text.
+func (c *client) btu(botID, session string) string {
+	c.t.Helper()
+	f := c.next(func(f frame) bool { return f.Event == "btu_msg" && f.Topic == "bot:"+botID && strings.Contains(string(f.Payload), session) })
+	var p struct{ Session, Text string }
+	if err := json.Unmarshal(f.Payload, &p); err != nil {
+		c.t.Fatal(err)
+	}
+	return p.Text
+}
+
+// quiet asserts no frame matching match arrives within d.
+func (c *client) quiet(d time.Duration, match func(frame) bool) {
+	c.t.Helper()
+	timeout := time.After(d)
+	for {
+		select {
+		case f, ok := <-c.in:
+			if ok && match(f) {
+				c.t.Fatalf("unexpected frame %+v %s", f, f.Payload)
+			}
+		case <-timeout:
+			return
+		}
+	}
+}
+
+func mustOK(t *testing.T, r reply) map[string]any {
+	t.Helper()
+	if r.Status != "ok" {
+		t.Fatalf("reply %+v, want ok", r)
+	}
+	return r.Response
+}
+
+func mustError(t *testing.T, r reply, reason string) {
+	t.Helper()
+	if r.Status != "error" || r.Response["reason"] != reason {
+		t.Fatalf("reply %+v, want error %q", r, reason)
+	}
+}
+
+// mustBot creates a bot user with a websocket access token.
+func mustBot(t *testing.T, a *app.App, token string) string {
+	t.Helper()
+	u, err := a.Hub.CreateUser(context.Background(), core.User{Kind: core.KindBot, Name: "bot", Data: map[string]any{core.DataWSTokenHash: hub.HashSecret(token)}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.ID
+}
+
+func newSession(t *testing.T, c *client, botID, payload string) string {
+	t.Helper()
+	resp := mustOK(t, c.call("bot:"+botID, "new_session", payload))
+	id, _ := resp["session"].(string)
+	if !core.IsID(id) {
+		t.Fatalf("new_session reply %v", resp)
+	}
+	return id
+}
+
+func pngBytes(t *testing.T, w, h int) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := png.Encode(&b, image.NewRGBA(image.Rect(0, 0, w, h))); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// upload posts data as the multipart field "file" and returns status and body.
+func upload(t *testing.T, a *app.App, botID, session, field, declared string, data []byte) (int, map[string]any) {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	h := make(map[string][]string)
+	h["Content-Disposition"] = []string{fmt.Sprintf(`form-data; name=%q; filename="x"`, field)}
+	h["Content-Type"] = []string{declared}
+	pw, err := mw.CreatePart(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw.Write(data)
+	mw.Close()
+	res, err := http.Post(a.URL()+"/content/image/"+botID+"/"+session, mw.FormDataContentType(), &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	return res.StatusCode, out
+}
+
+func startApp(t *testing.T, cfg app.Config) *app.App {
+	t.Helper()
+	return apptest.Start(t, cfg)
+}
