@@ -142,7 +142,9 @@ func (c *client) join(botID, token string) reply {
 // btu waits for a btu_msg of a session and returns its text.
 func (c *client) btu(botID, session string) string {
 	c.t.Helper()
-	f := c.next(func(f frame) bool { return f.Event == "btu_msg" && f.Topic == "bot:"+botID && strings.Contains(string(f.Payload), session) })
+	f := c.next(func(f frame) bool {
+		return f.Event == "btu_msg" && f.Topic == "bot:"+botID && strings.Contains(string(f.Payload), session)
+	})
 	var p struct{ Session, Text string }
 	if err := json.Unmarshal(f.Payload, &p); err != nil {
 		c.t.Fatal(err)
