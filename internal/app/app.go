@@ -55,7 +55,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		log.Info("migrated database", "engine", st.Engine(), "versions", applied)
 	}
 	m := metrics.New()
-	b := bus.NewLocal()
+	var b bus.Bus = bus.NewLocal()
+	if cfg.NATSURL != "" {
+		nb, err := bus.NewNATS(bus.NATSConfig{URL: cfg.NATSURL, Node: cfg.Node}, log)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		b = nb
+		log.Info("joined the cluster through NATS", "node", cfg.Node)
+	}
 	a := &App{
 		cfg: cfg, log: log, Store: st, Bus: b, Metrics: m,
 		mux:      http.NewServeMux(),

@@ -4,11 +4,16 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"switchboard/internal/app"
 	"switchboard/internal/apptest"
+	"switchboard/internal/core"
+	"switchboard/internal/hub"
+	"switchboard/internal/store/storetest"
 )
 
 func TestServerAnswersHealthReadinessAndMetrics(t *testing.T) {
@@ -54,5 +59,49 @@ func TestSecondServerOnTakenPortSaysSo(t *testing.T) {
 	err = b.Start()
 	if err == nil || !strings.Contains(err.Error(), "cannot listen on "+a.Addr()) || !strings.Contains(err.Error(), "in use") {
 		t.Fatalf("err = %v; want a cannot-listen error naming the address", err)
+	}
+}
+
+// TestTwoNodesShareChangesThroughNATS runs two apps on one PostgreSQL and
+// one NATS: a change made on node B reaches node A's fan-out subscribers.
+func TestTwoNodesShareChangesThroughNATS(t *testing.T) {
+	natsURL := os.Getenv("TEST_NATS_URL")
+	if natsURL == "" || os.Getenv(storetest.EnvPostgres) == "" {
+		t.Skip("needs TEST_NATS_URL and TEST_POSTGRES_DSN (CI sets both)")
+	}
+	_, dbURL := storetest.OpenPostgres(t)
+	a := apptest.Start(t, app.Config{DB: dbURL, NATSURL: natsURL, Node: "node-a"})
+	b := apptest.Start(t, app.Config{DB: dbURL, NATSURL: natsURL, Node: "node-b"})
+
+	got := make(chan core.Change, 16)
+	a.Bus.SubscribeAll("fanout", func(ch core.Change) {
+		if ch.Remote && len(ch.Events) > 0 {
+			got <- ch
+		}
+	})
+	ctx := context.Background()
+	cust, err := b.Hub.CreateUser(ctx, core.User{Kind: core.KindCustomer}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chat, _, _, err := b.Hub.StartChat(ctx, hub.StartChat{Users: []string{cust.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Hub.SendEvent(ctx, chat.ID, core.Event{AuthorID: cust.ID, Text: "from node b"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ch := <-got:
+		if ch.ChatID != chat.ID || ch.Events[0].Text != "from node b" {
+			t.Fatalf("node a got %+v", ch)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("node a never saw node b's event")
+	}
+	// Node a reads the same log.
+	evs, err := a.Hub.Events(ctx, chat.ID, 0, 10)
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("node a log: %d events, %v", len(evs), err)
 	}
 }

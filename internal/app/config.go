@@ -1,6 +1,10 @@
 package app
 
-import "time"
+import (
+	"fmt"
+	"os"
+	"time"
+)
 
 // Config is everything `switchboard serve` can be told.
 type Config struct {
@@ -9,6 +13,8 @@ type Config struct {
 	MaxBodyBytes    int64         // request body limit for JSON APIs
 	ShutdownTimeout time.Duration // how long a graceful shutdown may take
 	Now             func() time.Time
+	NATSURL         string // several nodes: changes fan out through this NATS server
+	Node            string // this node's unique name (default host-pid)
 
 	Webhooks WebhooksConfig   // webhook delivery engine (wire_webhooks.go)
 	AIDA     AIDAConfig       // chatbot websocket surface (wire_aida.go)
@@ -33,6 +39,10 @@ func (c Config) Defaults() Config {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Node == "" {
+		host, _ := os.Hostname()
+		c.Node = fmt.Sprintf("%s-%d", host, os.Getpid())
 	}
 	return c
 }

@@ -13,6 +13,8 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	logFormat := fs.String("log-format", envOr(env, "SWITCHBOARD_LOG_FORMAT", "auto"), "log format: auto (text on a terminal, else JSON), text or json (env SWITCHBOARD_LOG_FORMAT)")
 	logLevel := fs.String("log-level", envOr(env, "SWITCHBOARD_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env SWITCHBOARD_LOG_LEVEL)")
 	maxBody := fs.Int64("max-body-bytes", 1<<20, "largest JSON request body accepted")
+	natsURL := fs.String("nats", envOr(env, "SWITCHBOARD_NATS_URL", ""), "NATS URL for several nodes sharing one PostgreSQL, e.g. nats://127.0.0.1:4222 (env SWITCHBOARD_NATS_URL)")
+	node := fs.String("node", envOr(env, "SWITCHBOARD_NODE", ""), "this node's unique name in a cluster (default host-pid; env SWITCHBOARD_NODE)")
 	var cfg app.Config
 	webhookFlags(fs, env, &cfg.Webhooks)
 	aidaFlags(fs, env, &cfg.AIDA)
@@ -26,7 +28,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg.Addr, cfg.DB, cfg.MaxBodyBytes = *addr, *db, *maxBody
+	cfg.Addr, cfg.DB, cfg.MaxBodyBytes, cfg.NATSURL, cfg.Node = *addr, *db, *maxBody, *natsURL, *node
 	a, err := app.New(ctx, cfg, log)
 	if err != nil {
 		return err

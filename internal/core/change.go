@@ -12,6 +12,8 @@ type Change struct {
 	Events   []Event
 	// Properties holds the properties written by a properties update.
 	Properties Properties
+	// Remote is set on changes that another node made (see bus.SubscribeAll).
+	Remote bool `json:"-"`
 }
 
 // ChangeKind names what a change is.
