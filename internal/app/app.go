@@ -16,6 +16,7 @@ import (
 	"switchboard/internal/hub"
 	"switchboard/internal/metrics"
 	"switchboard/internal/store"
+	"switchboard/internal/webhook"
 )
 
 // App is one running Switchboard node.
@@ -26,6 +27,8 @@ type App struct {
 	Bus     bus.Bus
 	Hub     *hub.Hub
 	Metrics *metrics.Metrics
+	// Webhooks is the delivery engine; surfaces register translators on it.
+	Webhooks *webhook.Engine
 
 	mux        *http.ServeMux
 	bodyLimits []bodyLimit

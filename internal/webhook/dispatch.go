@@ -1,0 +1,573 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"switchboard/internal/core"
+	"switchboard/internal/store"
+)
+
+// responseHeadBytes is how much of a response body an attempt records.
+const responseHeadBytes = 1024
+
+// dispatcher claims due deliveries, sends them with bounded concurrency
+// (globally and per endpoint host) and records the outcomes in batches.
+//
+//	claimLoop ──job──▶ host queues ──▶ run (one goroutine per request) ──result──▶ completeLoop (batched Tx)
+type dispatcher struct {
+	e       *Engine
+	client  *http.Client
+	wake    chan struct{}
+	results chan result
+	maxHeld int
+
+	mu       sync.Mutex
+	held     map[string]bool // deliveries claimed by this node and not yet recorded
+	hosts    map[string]*hostQueue
+	active   int // requests under way
+	stopping bool
+
+	failing map[string]bool // subscriptions this node marked failing (completeLoop only)
+
+	sends       sync.WaitGroup
+	sendCtx     context.Context
+	cancelSends context.CancelFunc
+	stopClaim   chan struct{}
+	claimDone   chan struct{}
+	compDone    chan struct{}
+	bgStop      chan struct{}
+	bgDone      chan struct{}
+}
+
+type hostQueue struct {
+	active int
+	queue  []job
+	subs   map[string]int // deliveries held per subscription
+}
+
+type job struct {
+	d   store.WebhookDelivery
+	sub *compiled
+}
+
+type resultKind int
+
+const (
+	attempted resultKind = iota // an attempt was made: record it
+	released                    // not sent: give it back to the queue
+	killed                      // not sendable: dead-letter it
+)
+
+type result struct {
+	kind    resultKind
+	d       store.WebhookDelivery
+	sub     *compiled // nil for killed
+	reason  string    // killed
+	outcome store.WebhookOutcome
+	metric  string
+}
+
+func newDispatcher(e *Engine) *dispatcher {
+	o := e.opts
+	dialer := &net.Dialer{Timeout: min(o.Timeout, 10*time.Second), KeepAlive: 30 * time.Second, Control: e.guard.control}
+	tr := &http.Transport{
+		Proxy:                 nil, // a proxy would dial for us, past the guard
+		DialContext:           dialer.DialContext,
+		MaxIdleConns:          o.Workers * 2,
+		MaxIdleConnsPerHost:   o.PerEndpoint,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   min(o.Timeout, 10*time.Second),
+		ResponseHeaderTimeout: o.Timeout,
+		ForceAttemptHTTP2:     true,
+	}
+	maxHeld := 2 * o.Workers
+	sendCtx, cancel := context.WithCancel(context.Background())
+	return &dispatcher{
+		e: e,
+		client: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse // redirects are not followed
+		}},
+		wake:        make(chan struct{}, 1),
+		results:     make(chan result, maxHeld+o.BatchSize),
+		maxHeld:     maxHeld,
+		held:        map[string]bool{},
+		hosts:       map[string]*hostQueue{},
+		failing:     map[string]bool{},
+		sendCtx:     sendCtx,
+		cancelSends: cancel,
+		stopClaim:   make(chan struct{}),
+		claimDone:   make(chan struct{}),
+		compDone:    make(chan struct{}),
+		bgStop:      make(chan struct{}),
+		bgDone:      make(chan struct{}),
+	}
+}
+
+func (d *dispatcher) notify() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (d *dispatcher) start() {
+	go d.claimLoop()
+	go d.completeLoop()
+	go d.background()
+}
+
+func (d *dispatcher) stop(ctx context.Context) error {
+	close(d.stopClaim)
+	<-d.claimDone
+	d.mu.Lock()
+	d.stopping = true
+	for _, h := range d.hosts {
+		for _, j := range h.queue {
+			d.results <- result{kind: released, d: j.d, sub: j.sub}
+		}
+		h.queue = nil
+	}
+	d.mu.Unlock()
+	sent := make(chan struct{})
+	go func() { d.sends.Wait(); close(sent) }()
+	var err error
+	select {
+	case <-sent:
+	case <-ctx.Done():
+		err = fmt.Errorf("webhook: stop: %w (requests under way were cancelled)", ctx.Err())
+		d.cancelSends()
+		<-sent
+	}
+	close(d.results)
+	<-d.compDone
+	close(d.bgStop)
+	<-d.bgDone
+	d.cancelSends()
+	d.client.CloseIdleConnections()
+	return err
+}
+
+// claimLoop claims due deliveries whenever there is room, then sleeps until
+// woken (enqueue, completion), the next retry is due, or the poll interval.
+func (d *dispatcher) claimLoop() {
+	defer close(d.claimDone)
+	o := d.e.opts
+	for {
+		select {
+		case <-d.stopClaim:
+			return
+		default:
+		}
+		want := d.free()
+		got, err := 0, error(nil)
+		if want > 0 {
+			got, err = d.claim(want)
+			if err != nil {
+				d.e.log.Error("webhook claim failed", "err", err)
+			}
+		}
+		if err == nil && want > 0 && got == want {
+			continue // there may be more
+		}
+		wait := o.PollInterval
+		if err == nil && want > 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			next, err := d.e.store.Read().NextWebhookDue(ctx)
+			cancel()
+			if err == nil && !next.IsZero() {
+				if until := time.Until(next); until > 0 && until < wait {
+					wait = until
+				}
+			}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-d.stopClaim:
+			t.Stop()
+			return
+		case <-d.wake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+func (d *dispatcher) free() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return min(d.maxHeld-len(d.held), d.e.opts.BatchSize)
+}
+
+// saturated lists the subscriptions whose endpoint already has twice its
+// concurrency limit in hand on this node; claims leave them alone so a slow
+// endpoint cannot fill this node's queue.
+func (d *dispatcher) saturated() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []string
+	for _, h := range d.hosts {
+		if h.active+len(h.queue) >= 2*d.e.opts.PerEndpoint {
+			for id := range h.subs {
+				out = append(out, id)
+			}
+		}
+	}
+	return out
+}
+
+func (d *dispatcher) claim(n int) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	now := time.Now()
+	skip := d.saturated()
+	var rows []store.WebhookDelivery
+	err := d.e.store.Tx(ctx, func(c store.Conn) error {
+		var err error
+		rows, err = c.ClaimWebhookDeliveries(ctx, d.e.opts.Node, now, now.Add(d.e.opts.LeaseDuration), n, skip)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range rows {
+		d.mu.Lock()
+		if d.held[r.ID] {
+			// Our own lease ran out while it waited here; the copy in hand
+			// records it (same owner, same attempt number).
+			d.mu.Unlock()
+			continue
+		}
+		d.held[r.ID] = true
+		d.mu.Unlock()
+		sub, err := d.e.subscription(ctx, r.SubscriptionID)
+		switch {
+		case core.IsCode(err, core.ENotFound):
+			d.results <- result{kind: killed, d: r, reason: "subscription deleted"}
+		case err != nil:
+			d.e.log.Warn("webhook subscription unavailable", "subscription", r.SubscriptionID, "err", err)
+			d.results <- result{kind: released, d: r}
+		case !sub.Enabled():
+			d.results <- result{kind: killed, d: r, reason: "endpoint disabled"}
+		default:
+			d.schedule(job{d: r, sub: sub})
+		}
+	}
+	return len(rows), nil
+}
+
+func (d *dispatcher) schedule(j job) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	h := d.hosts[j.sub.host]
+	if h == nil {
+		h = &hostQueue{subs: map[string]int{}}
+		d.hosts[j.sub.host] = h
+	}
+	h.queue = append(h.queue, j)
+	h.subs[j.sub.ID]++
+	d.pumpLocked()
+}
+
+// pumpLocked starts queued requests while the global and per-host limits allow.
+func (d *dispatcher) pumpLocked() {
+	if d.stopping {
+		return
+	}
+	for host, h := range d.hosts {
+		for len(h.queue) > 0 && h.active < d.e.opts.PerEndpoint && d.active < d.e.opts.Workers {
+			j := h.queue[0]
+			h.queue[0] = job{}
+			h.queue = h.queue[1:]
+			h.active++
+			d.active++
+			d.sends.Add(1)
+			go d.run(j, h)
+		}
+		if h.active == 0 && len(h.queue) == 0 {
+			delete(d.hosts, host)
+		}
+	}
+}
+
+func (d *dispatcher) run(j job, h *hostQueue) {
+	defer d.sends.Done()
+	d.results <- d.attempt(j)
+	d.mu.Lock()
+	h.active--
+	d.active--
+	if h.subs[j.sub.ID]--; h.subs[j.sub.ID] <= 0 {
+		delete(h.subs, j.sub.ID)
+	}
+	d.pumpLocked()
+	d.mu.Unlock()
+}
+
+// attempt sends one delivery and decides what becomes of it.
+func (d *dispatcher) attempt(j job) result {
+	o := d.e.opts
+	start := time.Now()
+	if start.Add(o.Timeout + time.Second).After(j.d.NextAttemptAt) {
+		// The lease would run out mid-request and another node might send
+		// it too: hand it back instead.
+		return result{kind: released, d: j.d, sub: j.sub}
+	}
+	ctx, cancel := context.WithTimeout(d.sendCtx, o.Timeout)
+	defer cancel()
+	status, head, errText, retryAfter := d.post(ctx, j, start)
+	latency := time.Since(start)
+	n := j.d.Attempts + 1
+	newStatus, next, metric := d.e.decide(n-j.d.ReplayBase, status, retryAfter, time.Now())
+	return result{kind: attempted, d: j.d, sub: j.sub, metric: metric, outcome: store.WebhookOutcome{
+		Attempt: store.WebhookAttempt{DeliveryID: j.d.ID, N: n, StartedAt: start, Latency: latency, StatusCode: status,
+			Error: errText, ResponseHead: head, Node: o.Node},
+		LeaseOwner: o.Node, Status: newStatus, NextAttemptAt: next,
+	}}
+}
+
+func (d *dispatcher) post(ctx context.Context, j job, now time.Time) (status int, head, errText string, retryAfter time.Duration) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, j.sub.URL, bytes.NewReader(j.d.Body))
+	if err != nil {
+		return 0, "", "cannot build request: " + describeError(err), 0
+	}
+	setHeaders(req.Header, j.sub, j.d.ID, j.d.Action, j.d.Target, j.d.Body, now)
+	resp, err := d.client.Do(req)
+	if err != nil {
+		if ctx.Err() == context.DeadlineExceeded {
+			return 0, "", fmt.Sprintf("no response within %s", d.e.opts.Timeout), 0
+		}
+		return 0, "", describeError(err), 0
+	}
+	defer resp.Body.Close()
+	buf := make([]byte, responseHeadBytes)
+	n, _ := io.ReadFull(resp.Body, buf)
+	// Drain a little more so the connection can be reused.
+	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+	head = cleanText(buf[:n])
+	status = resp.StatusCode
+	switch {
+	case status >= 200 && status < 300:
+	case status >= 300 && status < 400:
+		errText = fmt.Sprintf("HTTP %d: redirect not followed", status)
+	default:
+		errText = fmt.Sprintf("HTTP %d", status)
+		retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	}
+	return status, head, errText, retryAfter
+}
+
+// describeError drops the URL (which may carry credentials) from a client error.
+func describeError(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return err.Error()
+}
+
+// cleanText makes response bytes storable as TEXT on both engines.
+func cleanText(b []byte) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(string(b), "\uFFFD"), "\x00", "")
+}
+
+// completeLoop records results in batches, one transaction each.
+func (d *dispatcher) completeLoop() {
+	defer close(d.compDone)
+	batchSize := d.e.opts.BatchSize
+	for r := range d.results {
+		batch := []result{r}
+	drain:
+		for len(batch) < batchSize {
+			select {
+			case r2, ok := <-d.results:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r2)
+			default:
+				break drain
+			}
+		}
+		d.flush(batch)
+	}
+}
+
+type health struct {
+	sub *compiled
+	ok  bool
+}
+
+func (d *dispatcher) flush(batch []result) {
+	o := d.e.opts
+	now := time.Now().UTC()
+	healthBySub := map[string]health{}
+	for _, r := range batch {
+		if r.kind == attempted {
+			s := r.outcome.Attempt.StatusCode
+			healthBySub[r.sub.ID] = health{sub: r.sub, ok: s >= 200 && s < 300}
+		}
+	}
+	var disabled []string
+	var lost int
+	record := func(ctx context.Context) error {
+		disabled, lost = nil, 0
+		return d.e.store.Tx(ctx, func(c store.Conn) error {
+			for _, r := range batch {
+				var err error
+				switch r.kind {
+				case released:
+					err = c.ReleaseWebhookDelivery(ctx, r.d.ID, o.Node, now)
+				case killed:
+					err = c.KillWebhookDelivery(ctx, r.d.ID, o.Node, r.reason, now)
+				case attempted:
+					var ok bool
+					ok, err = c.FinishWebhookAttempt(ctx, r.outcome)
+					if err == nil && !ok {
+						lost++
+					}
+				}
+				if err != nil {
+					return err
+				}
+			}
+			for id, h := range healthBySub {
+				if h.ok {
+					if d.failing[id] || !h.sub.FailingSince.IsZero() {
+						if err := c.ClearWebhookFailing(ctx, id); err != nil {
+							return err
+						}
+					}
+					continue
+				}
+				since, err := c.MarkWebhookFailing(ctx, id, now)
+				if err != nil {
+					return err
+				}
+				if now.Sub(since) < o.DisableAfter {
+					continue
+				}
+				reason := fmt.Sprintf("endpoint failing since %s (longer than %s)", since.Format(time.RFC3339), o.DisableAfter)
+				did, err := c.DisableWebhookSubscription(ctx, id, reason, now)
+				if err != nil || !did {
+					return err
+				}
+				if _, err := c.DeadLetterWebhookDeliveries(ctx, id, "endpoint disabled", now); err != nil {
+					return err
+				}
+				if err := c.InsertWebhookEndpointEvent(ctx, store.WebhookEndpointEvent{ID: core.NewID(), SubscriptionID: id, Kind: EndpointDisabled, Reason: reason, At: now}); err != nil {
+					return err
+				}
+				disabled = append(disabled, id)
+			}
+			return nil
+		})
+	}
+	var err error
+	for i, wait := range []time.Duration{0, 100 * time.Millisecond, time.Second, 5 * time.Second} {
+		time.Sleep(wait)
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		err = record(ctx)
+		cancel()
+		if err == nil {
+			break
+		}
+		d.e.log.Warn("webhook outcomes not recorded; retrying", "try", i+1, "deliveries", len(batch), "err", err)
+	}
+	if err != nil {
+		// The rows stay in flight and return to the queue when their
+		// leases run out: sent again, never lost.
+		d.e.log.Error("webhook outcomes lost; deliveries will be retried after their lease", "deliveries", len(batch), "err", err)
+	} else {
+		for id, h := range healthBySub {
+			if h.ok {
+				delete(d.failing, id)
+			} else {
+				d.failing[id] = true
+			}
+		}
+		for _, r := range batch {
+			if r.kind == attempted {
+				d.e.metrics.attempts.WithLabelValues(r.metric).Inc()
+				d.e.metrics.latency.Observe(r.outcome.Attempt.Latency.Seconds())
+			}
+		}
+		if lost > 0 {
+			d.e.log.Warn("webhook leases lost before outcomes were recorded", "deliveries", lost)
+		}
+		for _, id := range disabled {
+			d.e.metrics.disabled.Inc()
+			d.e.log.Warn("webhook endpoint disabled after failing too long", "subscription", id, "after", o.DisableAfter)
+		}
+		if len(disabled) > 0 {
+			if err := d.e.Reload(context.Background()); err != nil {
+				d.e.log.Warn("webhook reload failed", "err", err)
+			}
+		}
+	}
+	d.mu.Lock()
+	for _, r := range batch {
+		delete(d.held, r.d.ID)
+	}
+	d.mu.Unlock()
+	d.notify() // room freed; an ordered delivery's successor may be due
+}
+
+// background reloads subscriptions (other nodes change them) and prunes
+// old delivered rows.
+func (d *dispatcher) background() {
+	defer close(d.bgDone)
+	o := d.e.opts
+	reload := time.NewTicker(o.ReloadInterval)
+	defer reload.Stop()
+	prune := time.NewTicker(time.Hour)
+	defer prune.Stop()
+	for {
+		select {
+		case <-d.bgStop:
+			return
+		case <-reload.C:
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if err := d.e.Reload(ctx); err != nil {
+				d.e.log.Warn("webhook subscriptions reload failed", "err", err)
+			}
+			cancel()
+		case <-prune.C:
+			d.prune()
+		}
+	}
+}
+
+func (d *dispatcher) prune() {
+	before := time.Now().Add(-d.e.opts.Retention)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		var n int64
+		err := d.e.store.Tx(ctx, func(c store.Conn) error {
+			var err error
+			n, err = c.PruneWebhookDeliveries(ctx, before, 1000)
+			return err
+		})
+		cancel()
+		if err != nil {
+			d.e.log.Warn("webhook prune failed", "err", err)
+			return
+		}
+		if n < 1000 {
+			return
+		}
+		select {
+		case <-d.bgStop:
+			return
+		default:
+		}
+	}
+}

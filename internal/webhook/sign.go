@@ -1,0 +1,125 @@
+package webhook
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Standard Webhooks header names (https://www.standardwebhooks.com).
+const (
+	HeaderID        = "webhook-id"
+	HeaderTimestamp = "webhook-timestamp"
+	HeaderSignature = "webhook-signature"
+)
+
+// MeWe and Rocket.Chat header names.
+const (
+	HeaderMeWeEvent      = "X-Event"
+	HeaderMeWeAgentID    = "X-Agent-Id"
+	HeaderMeWeTimestamp  = "X-Timestamp"
+	HeaderMeWeSignature  = "X-Signature"
+	HeaderRocketChatAuth = "X-RocketChat-Livechat-Token"
+)
+
+// EncodePayload returns v as compact JSON without HTML escaping (what a
+// receiver re-serializing with JSON.stringify gets back). A json.RawMessage
+// or []byte is validated and compacted.
+func EncodePayload(v any) (json.RawMessage, error) {
+	switch raw := v.(type) {
+	case json.RawMessage:
+		return compact(raw)
+	case []byte:
+		return compact(raw)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("webhook: encode payload: %w", err)
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+func compact(raw []byte) (json.RawMessage, error) {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return nil, fmt.Errorf("webhook: payload is not JSON: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// buildBody returns the exact bytes a delivery sends: the chat.io envelope
+// for chatio subscriptions, the payload itself for the others.
+func buildBody(sub *compiled, action string, payload json.RawMessage) ([]byte, error) {
+	if sub.Scheme != SchemeChatio {
+		return payload, nil
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(payload) + len(sub.Secret) + len(sub.ID) + len(action) + 64)
+	buf.WriteString(`{"webhook_id":`)
+	writeJSONString(&buf, sub.ID)
+	buf.WriteString(`,"secret_key":`)
+	writeJSONString(&buf, sub.Secret)
+	buf.WriteString(`,"action":`)
+	writeJSONString(&buf, action)
+	buf.WriteString(`,"data":`)
+	buf.Write(payload)
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
+}
+
+func writeJSONString(buf *bytes.Buffer, s string) {
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	buf.Truncate(buf.Len() - 1)
+}
+
+// setHeaders sets the content type, the scheme's headers and the Standard
+// Webhooks headers of one attempt. Signatures are computed per attempt (the
+// timestamp is the attempt's); webhook-id is the delivery id, stable across
+// retries.
+func setHeaders(h http.Header, sub *compiled, id, action, target string, body []byte, now time.Time) {
+	ts := strconv.FormatInt(now.Unix(), 10)
+	h.Set("Content-Type", "application/json")
+	h.Set("User-Agent", "Switchboard-Webhooks/1")
+	h.Set(HeaderID, id)
+	h.Set(HeaderTimestamp, ts)
+	h.Set(HeaderSignature, "v1,"+StandardSignature(sub.key, id, ts, body))
+	switch sub.Scheme {
+	case SchemeMeWe:
+		h.Set(HeaderMeWeEvent, action)
+		h.Set(HeaderMeWeAgentID, target)
+		h.Set(HeaderMeWeTimestamp, ts)
+		h.Set(HeaderMeWeSignature, MeWeSignature(sub.key, ts, target, action, body))
+	case SchemeRocketChat:
+		h.Set(HeaderRocketChatAuth, sub.Secret)
+	}
+}
+
+// StandardSignature is base64(HMAC-SHA256(key, id "." timestamp "." body)).
+func StandardSignature(key []byte, id, timestamp string, body []byte) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(id))
+	m.Write([]byte{'.'})
+	m.Write([]byte(timestamp))
+	m.Write([]byte{'.'})
+	m.Write(body)
+	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+}
+
+// MeWeSignature is hex(HMAC-SHA256(key, timestamp ":" agentID ":" event ":" body)).
+func MeWeSignature(key []byte, timestamp, agentID, event string, body []byte) string {
+	m := hmac.New(sha256.New, key)
+	fmt.Fprintf(m, "%s:%s:%s:", timestamp, agentID, event)
+	m.Write(body)
+	return hex.EncodeToString(m.Sum(nil))
+}
