@@ -39,11 +39,13 @@ func (a *App) wireAIDA(ctx context.Context) error {
 	a.mux.Handle("/socket/longpoll", ps.LongPollHandler())
 	s.Routes(a.mux)
 	a.LimitBody("/content/image/", s.MaxUploadBody())
-	unsubscribe := a.Bus.Subscribe("aida", s.OnChange)
+	// SubscribeAll: clients on this node get answers written on any node,
+	// and sessions deleted elsewhere leave this node's cache.
+	unsubscribe := a.Bus.SubscribeAll("aida", s.OnChange)
 	a.OnShutdown(func(context.Context) error { unsubscribe(); return nil })
 	if cfg.EchoBots {
 		echo := aida.NewEcho(s, 0)
-		stop := a.Bus.Subscribe("aida-echo", echo.OnChange)
+		stop := a.Bus.Subscribe("aida-echo", echo.OnChange) // once per message: local changes only
 		a.OnShutdown(func(ctx context.Context) error { stop(); return echo.Close(ctx) })
 		a.log.Warn("echo bots on: every bot repeats what it is told (a test aid)")
 	}
