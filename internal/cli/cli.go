@@ -37,6 +37,7 @@ func commands() []command {
 		{"person create", "create a person (live agent, thread member, agent owner) and its token", runPersonCreate},
 		{"group create", "create a group (department) of agents", runGroupCreate},
 		{"bot create", "create a bot reachable on the chatbot websocket", runBotCreate},
+		{"hours import", "import Day Status files (working-hours-<cc>.toml) as business-hours calendars", runHoursImport},
 	}
 }
 
