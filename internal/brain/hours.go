@@ -62,8 +62,12 @@ func (c *checker) schedule(path string, v any) *Schedule {
 			}
 		}
 	}
+	raw, ok := obj["hours"]
+	if !ok {
+		return s
+	}
 	hp := join(path, "hours")
-	for i, item := range c.array(hp, obj["hours"], 0) {
+	for i, item := range c.array(hp, raw, 0) {
 		p := index(hp, i)
 		h := c.object(p, item, []string{"day", "since", "until"}, []string{"day"})
 		if h == nil {

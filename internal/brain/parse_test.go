@@ -172,6 +172,8 @@ func TestParseRejectsBadManifests(t *testing.T) {
 			in["timzone"] = in["timezone"]
 			delete(in, "timezone")
 		}, []FieldError{{"skills[5].in_hours.timzone", "unknown field"}}},
+		{"schedule without hours", func(d map[string]any) { delete(at(d, "skills", 5, "in_hours"), "hours") },
+			[]FieldError{{"skills[5].in_hours.hours", "required"}}},
 		{"bad day and time", func(d map[string]any) {
 			h := at(d, "skills", 5, "in_hours", "hours", 1)
 			h["day"], h["since"] = "tuesday", "9h"
@@ -232,4 +234,23 @@ func TestParseRejectsMalformedJSON(t *testing.T) {
 			t.Errorf("%s: errors %q, want %q", tt.doc, got, tt.want)
 		}
 	}
+}
+
+// FuzzParse checks that no document makes Parse panic, and that any manifest
+// it accepts can answer messages.
+func FuzzParse(f *testing.F) {
+	for _, name := range []string{"bike-shop.json", "single-language.json", "invalid-many.json"} {
+		f.Add(readFixture(f, name), "price")
+	}
+	f.Add([]byte(`{"skills":[{"type":"decision_tree","tree":{"responses":[{"next":null}]}}]}`), "x")
+	f.Fuzz(func(t *testing.T, data []byte, text string) {
+		m, err := Parse(data)
+		if err != nil {
+			return
+		}
+		s := &Session{}
+		for _, msg := range []string{text, text, "yes", "no"} {
+			m.Reply(s, Input{Text: msg}, mondayAfterDST)
+		}
+	})
 }
