@@ -21,6 +21,7 @@ type Config struct {
 	Chatio   ChatioConfig     // chat.io Configuration + Agent API (wire_chatio.go)
 	MeWe     MeWeConfig       // MeWe personal agents (wire_mewe.go)
 	Live     LiveAgentsConfig // Live Agents mediator (wire_liveagents.go)
+	Bots     BotsConfig       // built-in bots and the first-run demo (wire_bots.go)
 }
 
 // Defaults fills zero fields with the documented defaults.

@@ -21,6 +21,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	chatioFlags(fs, env, &cfg.Chatio)
 	meweFlags(fs, env, &cfg.MeWe)
 	liveFlags(fs, env, &cfg.Live)
+	botsFlags(fs, env, &cfg.Bots)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
