@@ -119,3 +119,5 @@ func mustPerson(t *testing.T, a *app.App, name string) core.User {
 	}
 	return u
 }
+
+func coreGroup(name string) core.Group { return core.Group{Name: name} }
