@@ -134,6 +134,8 @@ type Engine struct {
 	unsubBus   func()
 	dispatcher *dispatcher
 	started    atomic.Bool
+	stopOnce   sync.Once
+	stopErr    error
 }
 
 type translatorEntry struct {
@@ -144,7 +146,7 @@ type translatorEntry struct {
 // subCache is an immutable snapshot of every subscription.
 type subCache struct {
 	byID     map[string]*compiled
-	byScheme map[Scheme][]*compiled // enabled only
+	byScheme map[Scheme][]*compiled // disabled ones too: they keep dead letters
 }
 
 // New builds an engine and loads the subscriptions. Call Start to deliver.
@@ -223,9 +225,7 @@ func (e *Engine) Reload(ctx context.Context) error {
 			continue
 		}
 		c.byID[cs.ID] = cs
-		if cs.Enabled() {
-			c.byScheme[cs.Scheme] = append(c.byScheme[cs.Scheme], cs)
-		}
+		c.byScheme[cs.Scheme] = append(c.byScheme[cs.Scheme], cs)
 	}
 	e.cache.Store(c)
 	return nil
@@ -382,11 +382,13 @@ func (e *Engine) Start() {
 // waits for the requests under way (cancelling them when ctx ends) and
 // records their outcomes.
 func (e *Engine) Stop(ctx context.Context) error {
-	if e.unsubBus != nil {
-		e.unsubBus()
-	}
-	if !e.started.Load() {
-		return nil
-	}
-	return e.dispatcher.stop(ctx)
+	e.stopOnce.Do(func() {
+		if e.unsubBus != nil {
+			e.unsubBus()
+		}
+		if e.started.Load() {
+			e.stopErr = e.dispatcher.stop(ctx)
+		}
+	})
+	return e.stopErr
 }
