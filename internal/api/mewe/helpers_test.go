@@ -66,3 +66,13 @@ func connect(t *testing.T, a *app.App, b *meweBot, perms ...string) {
 	b.base, b.appID, b.apiKey = a.URL(), ap.ID, ap.APIKey
 	b.mu.Unlock()
 }
+
+// rotate rotates the bot app's key as `switchboard app rotate-key` does.
+func rotate(t *testing.T, f *fixture) string {
+	t.Helper()
+	ap, err := mewe.RotateKey(context.Background(), f.a.Hub, f.a.Webhooks, f.bot.appID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ap.APIKey
+}
