@@ -131,7 +131,17 @@ func (s *Surface) actor(ctx context.Context, tok core.Token, author string) (cor
 		if tok.UserID == "" {
 			return core.User{}, invalid("author_id is required: this token acts for no agent (send the bot agent's id in author_id or X-Author-Id)")
 		}
-		return s.hub.User(ctx, tok.UserID)
+		u, err := s.hub.User(ctx, tok.UserID)
+		if err != nil {
+			if core.IsCode(err, core.ENotFound) {
+				return core.User{}, forbidden("the token's user no longer exists")
+			}
+			return core.User{}, err
+		}
+		if u.Kind == core.KindCustomer {
+			return core.User{}, forbidden("the Agent API is for agents; this token belongs to a customer")
+		}
+		return u, nil
 	}
 	u, err := s.hub.User(ctx, author)
 	if err != nil && !core.IsCode(err, core.ENotFound) {
