@@ -33,8 +33,8 @@ const (
 type clock struct{ ns atomic.Int64 }
 
 func newClock(t time.Time) *clock { c := &clock{}; c.set(t); return c }
-func (c *clock) set(t time.Time)   { c.ns.Store(t.UnixNano()) }
-func (c *clock) Now() time.Time    { return time.Unix(0, c.ns.Load()).UTC() }
+func (c *clock) set(t time.Time)  { c.ns.Store(t.UnixNano()) }
+func (c *clock) Now() time.Time   { return time.Unix(0, c.ns.Load()).UTC() }
 
 // mustTime parses an RFC 3339 instant.
 func mustTime(tb testing.TB, s string) time.Time {

@@ -21,7 +21,7 @@ func TestRegisterRefusedOutsideHoursAndOnHolidays(t *testing.T) {
 		name, at, msg string
 	}{
 		{"saturday afternoon", "2026-03-14T19:00:00Z", "Nuestro horario es de lunes a viernes de 8:00 a 17:00."}, // 13:00 local
-		{"before opening", "2026-03-10T13:59:00Z", "Nuestro horario es de lunes a viernes de 8:00 a 17:00."},    // 07:59 local
+		{"before opening", "2026-03-10T13:59:00Z", "Nuestro horario es de lunes a viernes de 8:00 a 17:00."},     // 07:59 local
 		{"sunday", "2026-03-15T16:00:00Z", "Nuestro horario es de lunes a viernes de 8:00 a 17:00."},
 		{"holiday", "2026-09-15T16:00:00Z", "Hoy es feriado nacional."}, // a Tuesday, 10:00 local
 	} {
