@@ -207,7 +207,9 @@ func TestAgentAPIBadInput(t *testing.T) {
 	}
 	chatID := mustOK(t, a, agentAPI+"start_chat", acme, map[string]any{"author_id": bot, "payload": map[string]any{"chat": map[string]any{
 		"users": []any{map[string]any{"id": cust.ID}}}}})["chat"].(map[string]any)["id"].(string)
-	msg := func(author string, p map[string]any) map[string]any { return map[string]any{"author_id": author, "payload": p} }
+	msg := func(author string, p map[string]any) map[string]any {
+		return map[string]any{"author_id": author, "payload": p}
+	}
 	ev := map[string]any{"type": "message", "text": "x"}
 	cases := []struct {
 		name, action, tok string

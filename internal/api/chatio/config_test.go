@@ -179,7 +179,7 @@ func TestBotAgentLifecycleAndScopes(t *testing.T) {
 	}
 
 	mustOK(t, a, cfgAPI+"agents/update_bot_agent", acme, map[string]any{"id": id, "name": "Pizza 2", "status": "accepting chats", "max_chats_count": 3,
-		"groups": []any{map[string]any{"id": g.ID, "priority": "last"}},
+		"groups":   []any{map[string]any{"id": g.ID, "priority": "last"}},
 		"webhooks": map[string]any{"url": "http://127.0.0.1:9/v2", "secret_key": "k2", "actions": []any{map[string]any{"name": "thread_closed"}}}})
 	details = mustOK(t, a, cfgAPI+"agents/get_bot_agent_details", admin, map[string]any{"bot_agent_id": id})["bot_agent"].(map[string]any)
 	if details["name"] != "Pizza 2" || details["status"] != "accepting chats" || details["max_chats_count"] != float64(3) ||
