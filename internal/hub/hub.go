@@ -45,6 +45,8 @@ type Hub struct {
 
 	seed  maphash.Seed
 	locks [256]sync.Mutex // striped per chat: commit and publish in one order
+
+	batch batcher // group commit of concurrent writes (SQLite)
 }
 
 // New returns a hub over a store and a bus.
@@ -88,21 +90,16 @@ func (h *Hub) write(ctx context.Context, chatID string, fn func(c store.Conn) ([
 	hooks := h.hooks
 	h.hooksMu.RUnlock()
 	var changes []core.Change
-	err := h.store.Tx(ctx, func(c store.Conn) error {
-		var err error
-		changes, err = fn(c)
-		if err != nil {
+	var err error
+	if h.store.Engine() == store.SQLite {
+		changes, err = h.txGrouped(ctx, fn, hooks) // see groupcommit.go
+	} else {
+		err = h.store.Tx(ctx, func(c store.Conn) error {
+			var err error
+			changes, err = runCall(ctx, c, fn, hooks)
 			return err
-		}
-		for _, ch := range changes {
-			for _, hook := range hooks {
-				if err := hook(ctx, c, ch); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
+		})
+	}
 	if err != nil {
 		return nil, err
 	}

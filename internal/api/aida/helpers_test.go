@@ -31,14 +31,14 @@ type frame struct {
 
 // client is a minimal Phoenix V2 websocket client speaking raw frames.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	conn *websocket.Conn
 	mu   sync.Mutex
 	ref  int
 	in   chan frame
 }
 
-func dial(t *testing.T, a *app.App) *client {
+func dial(t testing.TB, a *app.App) *client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -168,7 +168,7 @@ func (c *client) quiet(d time.Duration, match func(frame) bool) {
 	}
 }
 
-func mustOK(t *testing.T, r reply) map[string]any {
+func mustOK(t testing.TB, r reply) map[string]any {
 	t.Helper()
 	if r.Status != "ok" {
 		t.Fatalf("reply %+v, want ok", r)
@@ -176,7 +176,7 @@ func mustOK(t *testing.T, r reply) map[string]any {
 	return r.Response
 }
 
-func mustError(t *testing.T, r reply, reason string) {
+func mustError(t testing.TB, r reply, reason string) {
 	t.Helper()
 	if r.Status != "error" || r.Response["reason"] != reason {
 		t.Fatalf("reply %+v, want error %q", r, reason)
@@ -184,7 +184,7 @@ func mustError(t *testing.T, r reply, reason string) {
 }
 
 // mustBot creates a bot user with a websocket access token.
-func mustBot(t *testing.T, a *app.App, token string) string {
+func mustBot(t testing.TB, a *app.App, token string) string {
 	t.Helper()
 	u, err := a.Hub.CreateUser(context.Background(), core.User{Kind: core.KindBot, Name: "bot", Data: map[string]any{core.DataWSTokenHash: hub.HashSecret(token)}}, nil)
 	if err != nil {
@@ -193,7 +193,7 @@ func mustBot(t *testing.T, a *app.App, token string) string {
 	return u.ID
 }
 
-func newSession(t *testing.T, c *client, botID, payload string) string {
+func newSession(t testing.TB, c *client, botID, payload string) string {
 	t.Helper()
 	resp := mustOK(t, c.call("bot:"+botID, "new_session", payload))
 	id, _ := resp["session"].(string)
@@ -203,7 +203,7 @@ func newSession(t *testing.T, c *client, botID, payload string) string {
 	return id
 }
 
-func pngBytes(t *testing.T, w, h int) []byte {
+func pngBytes(t testing.TB, w, h int) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	if err := png.Encode(&b, image.NewRGBA(image.Rect(0, 0, w, h))); err != nil {
@@ -213,7 +213,7 @@ func pngBytes(t *testing.T, w, h int) []byte {
 }
 
 // upload posts data as the multipart field "file" and returns status and body.
-func upload(t *testing.T, a *app.App, botID, session, field, declared string, data []byte) (int, map[string]any) {
+func upload(t testing.TB, a *app.App, botID, session, field, declared string, data []byte) (int, map[string]any) {
 	t.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
@@ -237,7 +237,7 @@ func upload(t *testing.T, a *app.App, botID, session, field, declared string, da
 	return res.StatusCode, out
 }
 
-func startApp(t *testing.T, cfg app.Config) *app.App {
+func startApp(t testing.TB, cfg app.Config) *app.App {
 	t.Helper()
 	return apptest.Start(t, cfg)
 }

@@ -1,0 +1,164 @@
+package hub
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"sync"
+
+	"switchboard/internal/core"
+	"switchboard/internal/store"
+)
+
+// Group commit (SQLite only). SQLite has one writer, and committing is most
+// of a small write's cost, so concurrent hub calls are committed together:
+// the first caller to find no commit under way leads, taking every queued
+// call into one transaction, each call inside its own savepoint (a failing
+// call is rolled back to its savepoint and fails alone), then commits once.
+// When its batch is done the leader hands the lead to the first call queued
+// meanwhile, so no caller waits behind more than the batch before its own.
+//
+// What callers see does not change: a call returns after its work is
+// committed (or failed), and it publishes its own changes after commit while
+// still holding its chat's lock, so per-chat order on the bus is kept. Two
+// calls on one chat are never in one batch (the chat lock is held until the
+// first has published). A call whose context ends before its turn fails
+// with the context's error and changes nothing. If the batch's commit
+// fails, every call in it fails.
+//
+// PostgreSQL keeps one transaction per call: it has many writers already,
+// and batching calls there would let row locks of several nodes' batches
+// deadlock each other.
+
+// maxBatch bounds the calls committed in one transaction.
+const maxBatch = 256
+
+type batcher struct {
+	mu      sync.Mutex
+	queue   []*pendingWrite
+	leading bool
+}
+
+type pendingWrite struct {
+	ctx     context.Context
+	fn      func(c store.Conn) ([]core.Change, error)
+	hooks   []TxHook
+	changes []core.Change
+	err     error
+	done    bool          // set by the batch's leader before wake
+	wake    chan struct{} // done, or made leader
+}
+
+// txGrouped runs fn and the hooks as one call of a group commit.
+func (h *Hub) txGrouped(ctx context.Context, fn func(c store.Conn) ([]core.Change, error), hooks []TxHook) ([]core.Change, error) {
+	p := &pendingWrite{ctx: ctx, fn: fn, hooks: hooks, wake: make(chan struct{}, 1)}
+	b := &h.batch
+	b.mu.Lock()
+	b.queue = append(b.queue, p)
+	lead := !b.leading
+	b.leading = true
+	b.mu.Unlock()
+	if !lead {
+		// Not cancellable: once queued the call may commit, and its caller
+		// must learn the outcome.
+		<-p.wake
+	}
+	for !p.done {
+		h.commitBatch() // p leads; it is first in the queue
+	}
+	return p.changes, p.err
+}
+
+// commitBatch commits the queued calls (up to maxBatch) in one transaction,
+// tells their callers, then hands the lead on or gives it up.
+func (h *Hub) commitBatch() {
+	b := &h.batch
+	b.mu.Lock()
+	n := min(len(b.queue), maxBatch)
+	batch := b.queue[:n:n]
+	b.queue = append([]*pendingWrite(nil), b.queue[n:]...)
+	b.mu.Unlock()
+
+	var err error
+	if len(batch) == 1 {
+		// Alone: a plain transaction, as without group commit.
+		p := batch[0]
+		err = h.store.Tx(p.ctx, func(c store.Conn) error {
+			var err error
+			p.changes, err = runCall(p.ctx, c, p.fn, p.hooks)
+			return err
+		})
+		if err != nil {
+			p.changes = nil
+		}
+	} else {
+		err = h.txBatch(batch)
+	}
+	for _, p := range batch {
+		if err != nil && p.err == nil {
+			p.err, p.changes = err, nil
+		}
+		p.done = true
+		p.wake <- struct{}{}
+	}
+	b.mu.Lock()
+	if len(b.queue) == 0 {
+		b.leading = false
+	} else {
+		b.queue[0].wake <- struct{}{} // not done: it leads next
+	}
+	b.mu.Unlock()
+}
+
+// txBatch runs several calls in one transaction, each in a savepoint.
+func (h *Hub) txBatch(batch []*pendingWrite) error {
+	const sp = "hub_call"
+	return h.store.Tx(context.Background(), func(c store.Conn) error {
+		for _, p := range batch {
+			if err := p.ctx.Err(); err != nil {
+				p.err = err
+				continue
+			}
+			// Statements run under the transaction's context: a caller's
+			// cancellation must not interrupt a statement of a shared
+			// transaction (SQLite would roll all of it back).
+			tctx := context.WithoutCancel(p.ctx)
+			if err := c.Savepoint(tctx, sp); err != nil {
+				return err
+			}
+			p.changes, p.err = runCall(tctx, c, p.fn, p.hooks)
+			if p.err != nil {
+				p.changes = nil
+				if err := c.RollbackTo(tctx, sp); err != nil {
+					return err
+				}
+			}
+			if err := c.Release(tctx, sp); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// runCall runs one hub call's function and hooks; a panic becomes its error
+// (it runs on another caller's goroutine, which must not die of it).
+func runCall(ctx context.Context, c store.Conn, fn func(c store.Conn) ([]core.Change, error), hooks []TxHook) (changes []core.Change, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("hub: write panicked: %v\n%s", v, debug.Stack())
+		}
+	}()
+	changes, err = fn(c)
+	if err != nil {
+		return nil, err
+	}
+	for _, ch := range changes {
+		for _, hook := range hooks {
+			if err := hook(ctx, c, ch); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return changes, nil
+}
