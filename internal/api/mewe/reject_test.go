@@ -280,6 +280,19 @@ func TestAppPermissionsGateReadingAndPosting(t *testing.T) {
 			if code != tc.getStatus {
 				t.Fatalf("read: %d %v; want %d", code, out, tc.getStatus)
 			}
+			// Message webhooks carry text: only apps that may read get them.
+			// Deliveries of one thread are ordered, so once left_chat is in,
+			// a message webhook would be too.
+			f.bob.must(201, "POST", "/api/v1/threads/"+f.thread+"/messages", map[string]string{"text": "hello Thor"})
+			f.ann.must(204, "DELETE", "/api/dev/agents/"+f.agent+"/chats/"+f.thread, nil)
+			f.bot.waitFor("personal_agent_left_chat", map[string]string{"threadId": f.thread})
+			want := 0
+			if tc.perm == hub.PermUserChats {
+				want = 1
+			}
+			if n := f.bot.count("personal_chat_message"); n != want {
+				t.Fatalf("%d message webhooks; want %d: %v", n, want, f.bot.received())
+			}
 		})
 	}
 }
