@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -116,12 +118,16 @@ func (c Conn) webhookSubscriptions(ctx context.Context, q string, args ...any) (
 // failing since at, unless it was already failing, and returns the time
 // it has been failing since.
 func (c Conn) MarkWebhookFailing(ctx context.Context, id string, at time.Time) (time.Time, error) {
-	if _, err := c.exec(ctx, "UPDATE webhook_subscriptions SET failing_since = ? WHERE id = ? AND failing_since = 0", micros(at), id); err != nil {
-		return time.Time{}, fmt.Errorf("store: mark webhook failing: %w", err)
-	}
+	// One statement, so a concurrent clear by another node cannot slip
+	// between setting and reading.
 	var since int64
-	if err := c.queryRow(ctx, "SELECT failing_since FROM webhook_subscriptions WHERE id = ?", id).Scan(&since); err != nil {
-		return time.Time{}, fmt.Errorf("store: webhook failing since: %w", err)
+	err := c.queryRow(ctx, "UPDATE webhook_subscriptions SET failing_since = CASE WHEN failing_since = 0 THEN ? ELSE failing_since END WHERE id = ? RETURNING failing_since",
+		micros(at), id).Scan(&since)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, core.Errorf(core.ENotFound, "webhook %s not found", id)
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store: mark webhook failing: %w", err)
 	}
 	return fromMicros(since), nil
 }

@@ -449,6 +449,9 @@ func (d *dispatcher) flush(batch []result) {
 					continue
 				}
 				since, err := c.MarkWebhookFailing(ctx, id, now)
+				if core.IsCode(err, core.ENotFound) {
+					continue // deleted meanwhile
+				}
 				if err != nil {
 					return err
 				}

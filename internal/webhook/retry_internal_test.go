@@ -1,0 +1,71 @@
+package webhook
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"switchboard/internal/store"
+)
+
+func TestRetryDecisions(t *testing.T) {
+	e := &Engine{opts: Options{RetrySchedule: []time.Duration{time.Second, time.Minute}}}
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	cases := []struct {
+		n, status  int
+		retryAfter time.Duration
+		want       string
+		wait       time.Duration
+	}{
+		{1, 200, 0, store.DeliveryDelivered, 0},
+		{1, 204, 0, store.DeliveryDelivered, 0},
+		{1, 0, 0, store.DeliveryPending, time.Second}, // network error
+		{1, 500, 0, store.DeliveryPending, time.Second},
+		{2, 503, 0, store.DeliveryPending, time.Minute},
+		{3, 503, 0, store.DeliveryDead, 0}, // schedule exhausted
+		{1, 408, 0, store.DeliveryPending, time.Second},
+		{1, 429, 30 * time.Second, store.DeliveryPending, 30 * time.Second}, // Retry-After is honoured
+		{2, 429, time.Second, store.DeliveryPending, time.Minute},           // but never shortens the schedule
+		{1, 400, 0, store.DeliveryFailed, 0},
+		{1, 404, 0, store.DeliveryFailed, 0},
+		{1, 410, 0, store.DeliveryFailed, 0},
+		{1, 302, 0, store.DeliveryFailed, 0},
+	}
+	for _, c := range cases {
+		got, next, _ := e.decide(c.n, c.status, c.retryAfter, now)
+		if got != c.want {
+			t.Errorf("attempt %d status %d: %s, want %s", c.n, c.status, got, c.want)
+		}
+		if c.wait > 0 && next.Sub(now) != c.wait {
+			t.Errorf("attempt %d status %d: retry after %s, want %s", c.n, c.status, next.Sub(now), c.wait)
+		}
+	}
+}
+
+func TestJitterStaysWithinItsBand(t *testing.T) {
+	e := &Engine{opts: Options{RetrySchedule: []time.Duration{10 * time.Second}, Jitter: 0.1}}
+	now := time.Now()
+	for i := 0; i < 200; i++ {
+		_, next, _ := e.decide(1, 500, 0, now)
+		if w := next.Sub(now); w < 9*time.Second || w > 11*time.Second {
+			t.Fatalf("jittered wait %s outside 9s..11s", w)
+		}
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	for v, want := range map[string]time.Duration{
+		"":          0,
+		"120":       2 * time.Minute,
+		"-5":        0,
+		"soon":      0,
+		"999999999": 24 * time.Hour,
+		now.Add(90 * time.Second).Format(http.TimeFormat): 90 * time.Second,
+		now.Add(-time.Hour).Format(http.TimeFormat):       0,
+	} {
+		if got := parseRetryAfter(v, now); got != want {
+			t.Errorf("parseRetryAfter(%q) = %s, want %s", v, got, want)
+		}
+	}
+}
