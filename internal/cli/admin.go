@@ -2,10 +2,13 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 
+	"switchboard/internal/brain"
 	"switchboard/internal/bus"
 	"switchboard/internal/core"
 	"switchboard/internal/hub"
@@ -152,10 +155,12 @@ func runGroupCreate(ctx context.Context, env Env, args []string) error {
 }
 
 func runBotCreate(ctx context.Context, env Env, args []string) error {
-	fs := newFlags(env, "bot create", "Create a bot. With -ws-token it is reachable on the chatbot websocket as topic bot:<bot_id>,\njoined with {\"access_token\": TOKEN}. Prints {\"bot_id\":…,\"ws_token\":…}.")
+	fs := newFlags(env, "bot create", "Create a bot. With -ws-token it is reachable on the chatbot websocket as topic bot:<bot_id>,\njoined with {\"access_token\": TOKEN}. With -manifest it is a built-in bot answering with that AIDA\nmanifest (docs/BOTS.md); an invalid manifest is refused with every problem by JSON path.\nPrints {\"bot_id\":…,\"ws_token\":…}.")
 	name := fs.String("name", "", "bot name (required)")
 	wsToken := fs.String("ws-token", "", "access token websocket clients join with (chosen by the operator)")
 	clientID := fs.String("client-id", "", "API client that owns the bot (its chat.io token may manage it)")
+	manifestFile := fs.String("manifest", "", "AIDA manifest (JSON file) that gives the bot a brain")
+	handoff := fs.Int64("handoff-group", -1, "group the manifest's human_override hands chats to (default group 0); needs -manifest")
 	db := dbFlag(fs, env)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -163,18 +168,45 @@ func runBotCreate(ctx context.Context, env Env, args []string) error {
 	if strings.TrimSpace(*name) == "" {
 		return usageError{"-name is required"}
 	}
+	nb := hub.NewBot{Name: *name, ClientID: *clientID, WSToken: *wsToken}
+	if *handoff >= 0 {
+		if *manifestFile == "" {
+			return usageError{"-handoff-group needs -manifest"}
+		}
+		nb.HandoffGroup = handoff
+	}
+	if *manifestFile != "" {
+		b, err := os.ReadFile(*manifestFile)
+		if err != nil {
+			return fmt.Errorf("read manifest: %w", err)
+		}
+		if _, err := brain.Parse(b); err != nil {
+			return manifestError(*manifestFile, err)
+		}
+		nb.Manifest = b
+	}
 	h, done, err := openHub(ctx, *db)
 	if err != nil {
 		return err
 	}
 	defer done()
-	data := map[string]any{}
-	if *wsToken != "" {
-		data[core.DataWSTokenHash] = hub.HashSecret(*wsToken)
-	}
-	u, err := h.CreateUser(ctx, core.User{Kind: core.KindBot, Name: *name, ClientID: *clientID, Data: data}, nil)
+	u, err := h.CreateBot(ctx, nb)
 	if err != nil {
-		return err
+		return manifestError(*manifestFile, err)
 	}
 	return printJSON(env, map[string]any{"bot_id": u.ID, "ws_token": *wsToken})
+}
+
+// manifestError lists a manifest's problems, each with its JSON path, on
+// one line; other errors pass through.
+func manifestError(file string, err error) error {
+	var ve *brain.ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	parts := make([]string, len(ve.Errors))
+	for i, fe := range ve.Errors {
+		parts[i] = fe.String()
+	}
+	return fmt.Errorf("manifest %s is not valid (%d problem(s)): %s", file, len(parts), strings.Join(parts, "; "))
 }
