@@ -44,6 +44,8 @@ type Runner struct {
 
 	mu     sync.RWMutex
 	closed bool
+
+	done func(job) // tests: called after each message is handled
 }
 
 type job struct {
@@ -109,6 +111,9 @@ func (r *Runner) work(q chan job) {
 	for j := range q {
 		if err := r.answer(j); err != nil {
 			r.log.Warn("botrun: answer failed", "chat", j.chatID, "err", err)
+		}
+		if r.done != nil {
+			r.done(j)
 		}
 	}
 }
