@@ -38,6 +38,8 @@ type options struct {
 	warmup      time.Duration
 	hold        time.Duration
 	dialWorkers int
+	interval    time.Duration
+	settle      time.Duration
 }
 
 func main() {
@@ -51,8 +53,10 @@ func main() {
 	flag.IntVar(&o.sources, "sources", 16, "spread connections over this many source addresses 127.0.0.2, 127.0.0.3, …")
 	flag.DurationVar(&o.duration, "duration", 30*time.Second, "rtt: how long to measure")
 	flag.DurationVar(&o.warmup, "warmup", 5*time.Second, "rtt: round trips before measuring (not counted)")
+	flag.DurationVar(&o.settle, "settle", 10*time.Second, "idle: wait this long after opening before measuring")
 	flag.DurationVar(&o.hold, "hold", 10*time.Second, "idle: how long connections stay open after the measurement")
 	flag.IntVar(&o.dialWorkers, "dial-workers", 64, "connections opened in parallel")
+	flag.DurationVar(&o.interval, "interval", 0, "rtt: each session sends one message per interval (0: the next as soon as the answer arrives, i.e. saturation)")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "swload:", err)
@@ -174,7 +178,7 @@ func serverStats(ctx context.Context, u *url.URL) (map[string]float64, error) {
 		return nil, err
 	}
 	defer res.Body.Close()
-	want := []string{"process_resident_memory_bytes", "go_memstats_heap_inuse_bytes", "go_goroutines", "process_open_fds"}
+	want := []string{"process_resident_memory_bytes", "go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes", "go_goroutines", "process_open_fds"}
 	out := map[string]float64{}
 	sc := bufio.NewScanner(res.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -200,7 +204,11 @@ func idle(ctx context.Context, o options, u *url.URL) error {
 	hctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go heartbeats(hctx, conns)
-	time.Sleep(5 * time.Second) // let the server settle (GC, freed handshake buffers)
+	select { // let the server settle (GC, freed handshake buffers)
+	case <-time.After(o.settle):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	after, err := serverStats(ctx, u)
 	if err != nil {
 		return fmt.Errorf("server metrics: %w", err)
@@ -212,6 +220,9 @@ func idle(ctx context.Context, o options, u *url.URL) error {
 	fmt.Printf("server heap  %7.1f MiB → %7.1f MiB: %5.1f KiB per connection\n",
 		before["go_memstats_heap_inuse_bytes"]/(1<<20), after["go_memstats_heap_inuse_bytes"]/(1<<20),
 		(after["go_memstats_heap_inuse_bytes"]-before["go_memstats_heap_inuse_bytes"])/n/1024)
+	fmt.Printf("server stacks %7.1f MiB → %7.1f MiB: %5.1f KiB per connection\n",
+		before["go_memstats_stack_inuse_bytes"]/(1<<20), after["go_memstats_stack_inuse_bytes"]/(1<<20),
+		(after["go_memstats_stack_inuse_bytes"]-before["go_memstats_stack_inuse_bytes"])/n/1024)
 	fmt.Printf("server goroutines %.0f → %.0f, open fds %.0f → %.0f\n",
 		before["go_goroutines"], after["go_goroutines"], before["process_open_fds"], after["process_open_fds"])
 	select {
@@ -242,7 +253,15 @@ func rtt(ctx context.Context, o options) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			next := time.Now()
+			if o.interval > 0 { // spread the sessions' first messages over one interval
+				next = next.Add(time.Duration(i) * o.interval / time.Duration(len(sessions)))
+			}
 			for n := 0; time.Now().Before(stopAt) && ctx.Err() == nil; n++ {
+				if o.interval > 0 {
+					time.Sleep(time.Until(next))
+					next = next.Add(o.interval)
+				}
 				text := "m" + strconv.Itoa(n)
 				t0 := time.Now()
 				if _, err := s.c.send(ctx, s.c.topic, "utb_msg", map[string]string{"session": s.id, "text": text}, false); err != nil {
@@ -276,7 +295,11 @@ func rtt(ctx context.Context, o options) error {
 	}
 	slices.Sort(all)
 	q := func(p float64) time.Duration { return all[min(len(all)-1, int(float64(len(all))*p))] }
-	fmt.Printf("%d sessions on %d connections, %v measured after %v warm-up\n", len(sessions), len(conns), o.duration, o.warmup)
+	offered := "saturation (closed loop)"
+	if o.interval > 0 {
+		offered = fmt.Sprintf("offered %.0f/s", float64(len(sessions))/o.interval.Seconds())
+	}
+	fmt.Printf("%d sessions on %d connections, %s, %v measured after %v warm-up\n", len(sessions), len(conns), offered, o.duration, o.warmup)
 	fmt.Printf("round trips %d: %.0f/s   latency p50 %v  p90 %v  p99 %v  max %v   timeouts %d\n",
 		len(all), float64(len(all))/elapsed.Seconds(),
 		q(0.50).Round(10*time.Microsecond), q(0.90).Round(10*time.Microsecond), q(0.99).Round(10*time.Microsecond), all[len(all)-1].Round(10*time.Microsecond), timeouts.Load())
