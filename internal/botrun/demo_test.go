@@ -28,9 +28,14 @@ func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlo
 // startDemo builds an app on db (not listening) with a text log.
 func startDemo(t *testing.T, db string, demo bool) (*app.App, *syncBuffer) {
 	t.Helper()
+	return startDemoOn(t, db, demo, "127.0.0.1:0")
+}
+
+func startDemoOn(t *testing.T, db string, demo bool, addr string) (*app.App, *syncBuffer) {
+	t.Helper()
 	var logs syncBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
-	a, err := app.New(context.Background(), app.Config{Addr: "0.0.0.0:8080", DB: db, Bots: app.BotsConfig{Demo: demo}}, log)
+	a, err := app.New(context.Background(), app.Config{Addr: addr, DB: db, Bots: app.BotsConfig{Demo: demo}}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,10 +81,10 @@ func TestFirstRunCreatesTheDemoOnceAndLogsItsURLs(t *testing.T) {
 			out := logs.String()
 			widget := logValue(t, out, "widget_url")
 			u, err := url.Parse(widget)
-			if err != nil || u.Host != "localhost:8080" || u.Path != "/" || u.Query().Get("bot") != bot.ID {
+			if err != nil || u.Host != "127.0.0.1:0" || u.Path != "/" || u.Query().Get("bot") != bot.ID {
 				t.Fatalf("widget_url %q", widget)
 			}
-			if !strings.Contains(out, "console_url=http://localhost:8080/console") {
+			if !strings.Contains(out, "console_url=http://127.0.0.1:0/console") {
 				t.Fatalf("no console URL in %s", out)
 			}
 			tok, err := a.Hub.Authenticate(ctx, logValue(t, out, "agent_token"))
@@ -117,6 +122,29 @@ func TestFirstRunCreatesTheDemoOnceAndLogsItsURLs(t *testing.T) {
 					t.Fatal("the demo agent did not get the chat")
 				}
 				time.Sleep(20 * time.Millisecond)
+			}
+
+			// The agent hands the chat back through the Agent API, with the
+			// logged token; the bot answers again.
+			if err := a.Start(); err != nil {
+				t.Fatal(err)
+			}
+			agentToken := logValue(t, out, "agent_token")
+			code, body, _ := call(t, a, "POST", "/agent/v0.4/action/send_event", agentToken,
+				[]byte(`{"chat_id":"`+ch.ID+`","event":{"type":"message","text":"Hi, this is the demo agent."}}`))
+			if code != 200 {
+				t.Fatalf("agent send_event: %d %s", code, body)
+			}
+			code, body, _ = call(t, a, "POST", "/agent/v0.4/action/transfer_chat", agentToken,
+				[]byte(`{"chat_id":"`+ch.ID+`","target":{"type":"agent","ids":["`+bot.ID+`"]}}`))
+			if code != 200 {
+				t.Fatalf("agent transfer_chat back to the bot: %d %s", code, body)
+			}
+			if _, err := a.Hub.SendEvent(ctx, ch.ID, core.Event{Type: core.EventMessage, AuthorID: cust, Text: "what are your opening hours"}); err != nil {
+				t.Fatal(err)
+			}
+			if !waitForBotMessage(t, a, ch.ID, bot.ID, "The demo support team is open every day, around the clock (UTC).") {
+				t.Fatal("the bot did not resume after the hand-back")
 			}
 			a.Close()
 
@@ -174,4 +202,18 @@ func logValue(t *testing.T, logs, key string) string {
 		v = v[:j]
 	}
 	return strings.Trim(v, `"`)
+}
+
+func TestBaseURLNamesAHostABrowserCanOpen(t *testing.T) {
+	for addr, want := range map[string]string{
+		":8080":          "http://localhost:8080",
+		"0.0.0.0:8080":   "http://localhost:8080",
+		"[::]:80":        "http://localhost:80",
+		"127.0.0.1:8080": "http://127.0.0.1:8080",
+		"example.com:80": "http://example.com:80",
+	} {
+		if got := botrun.BaseURL(addr); got != want {
+			t.Errorf("BaseURL(%q) = %q; want %q", addr, got, want)
+		}
+	}
 }

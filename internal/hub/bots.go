@@ -282,6 +282,12 @@ func (h *Hub) Setting(ctx context.Context, name string) (string, error) {
 	return h.store.Read().Setting(ctx, name)
 }
 
+// DemoAgentScopes are the demo agent token's scopes: the Agent API on the
+// agent's own chats (answer, transfer, close) and its own routing status.
+func DemoAgentScopes() []string {
+	return []string{"chats--my:rw", "chats.conversation--my:rw", "chats.meta--my:rw", "agents--my:rw"}
+}
+
 // DemoSpec is what the first-run demo creates.
 type DemoSpec struct {
 	GroupName string          // the human support group, e.g. "Support"; reused if it exists
@@ -351,7 +357,7 @@ func (h *Hub) CreateDemo(ctx context.Context, s DemoSpec) (Demo, bool, error) {
 		if err := c.SetMembership(ctx, core.Membership{GroupID: g.ID, UserID: agent.ID, Priority: core.PriorityNormal}); err != nil {
 			return nil, err
 		}
-		tok := core.Token{ID: core.NewID(), ClientID: agent.ID, UserID: agent.ID, Scopes: []string{}, CreatedAt: now}
+		tok := core.Token{ID: core.NewID(), ClientID: agent.ID, UserID: agent.ID, Scopes: DemoAgentScopes(), CreatedAt: now}
 		if err := c.InsertToken(ctx, tok, HashSecret(d.AgentToken)); err != nil {
 			return nil, err
 		}
