@@ -80,7 +80,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	})
 	a.routes()
 	// Each part wires itself in its own file (wire_*.go).
-	for _, wire := range []func(context.Context) error{a.wireWebhooks, a.wireAIDA, a.wireChatio, a.wireMeWe, a.wireLiveAgents, a.wireBots} {
+	for _, wire := range []func(context.Context) error{a.wireWebhooks, a.wireAIDA, a.wireChatio, a.wireMeWe, a.wireLiveAgents, a.wireBots, a.wireWidget, a.wireConsole} {
 		if err := wire(ctx); err != nil {
 			a.Close()
 			return nil, err
