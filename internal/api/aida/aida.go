@@ -47,6 +47,7 @@ type Surface struct {
 
 	sessions *sessionCache
 	watchers *watchers // DeliverSession only
+	ext      *widgetExt
 
 	botsMu sync.RWMutex
 	bots   map[string]struct{} // bots joined on this node at least once
@@ -71,6 +72,7 @@ func New(h *hub.Hub, ps *phoenix.Server, cfg Config, log *slog.Logger) *Surface 
 		sessions: newSessionCache(maxCachedSessions),
 		bots:     map[string]struct{}{},
 		lookups:  make(chan struct{}, 16),
+		ext:      newWidgetExt(),
 	}
 	if cfg.Delivery == DeliverSession {
 		s.watchers = newWatchers()

@@ -64,6 +64,10 @@ func (s *Surface) HandleIn(ctx context.Context, ch *phoenix.Channel, event strin
 		return s.utbMsg(ctx, ch, botID, payload)
 	case "utb_img":
 		return s.utbImg(ctx, ch, botID, payload)
+	case "get_history": // widget extension (widget_ext.go)
+		return s.getHistory(ctx, ch, botID, payload)
+	case "typing": // widget extension (widget_ext.go)
+		return s.typing(ctx, ch, botID, payload)
 	}
 	return nil, &phoenix.ReplyError{Reason: reasonUnknownEvent, Fields: map[string]any{"event": event}}
 }

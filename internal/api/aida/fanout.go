@@ -11,6 +11,8 @@ import (
 type btuMsg struct {
 	Session string `json:"session"`
 	Text    string `json:"text"`
+	Seq     int64  `json:"seq,omitempty"`  // widget extension: the event's seq
+	From    string `json:"from,omitempty"` // widget extension: bot or agent
 }
 
 // OnChange is the bus handler that turns committed messages of a session's
@@ -18,6 +20,7 @@ type btuMsg struct {
 // It never blocks: pushes are queued per connection, and the rare message
 // whose session this node does not know yet is looked up in the background.
 func (s *Surface) OnChange(ch core.Change) {
+	s.extOnChange(ch) // widget extension pushes (widget_ext.go)
 	if ch.Kind == core.ChangeChatDeleted {
 		s.sessions.forget(ch.ChatID)
 		if s.watchers != nil {
@@ -31,17 +34,17 @@ func (s *Surface) OnChange(ch core.Change) {
 		}
 		if ss, ok := s.sessions.get(ch.ChatID); ok {
 			if e.AuthorID != ss.customer {
-				s.deliver(ss.bot, ch.ChatID, e.Text)
+				s.deliver(ss.bot, ch.ChatID, e)
 			}
 			continue
 		}
 		if s.knownBot(e.AuthorID) {
 			// A bot joined on this node wrote in a session this node has not
 			// seen: its topic is the author's.
-			s.deliver(e.AuthorID, ch.ChatID, e.Text)
+			s.deliver(e.AuthorID, ch.ChatID, e)
 			continue
 		}
-		s.lookupAndDeliver(ch.ChatID, e.AuthorID, e.Text)
+		s.lookupAndDeliver(ch.ChatID, e)
 	}
 }
 
@@ -49,7 +52,7 @@ func (s *Surface) OnChange(ch core.Change) {
 // agent writing after a restart) and delivers in the background, at most
 // cap(s.lookups) at a time; beyond that the message is not pushed (clients
 // that missed it are no worse off than with a dropped connection).
-func (s *Surface) lookupAndDeliver(chatID, author, text string) {
+func (s *Surface) lookupAndDeliver(chatID string, e core.Event) {
 	select {
 	case s.lookups <- struct{}{}:
 	default:
@@ -65,17 +68,20 @@ func (s *Surface) lookupAndDeliver(chatID, author, text string) {
 			return // not a chat, or gone: nothing to deliver
 		}
 		ss, ok := sessionOf(info)
-		if !ok || author == ss.customer {
+		if !ok || e.AuthorID == ss.customer {
 			return // not a bot session, or the customer's own message
 		}
 		s.sessions.put(chatID, ss)
-		s.deliver(ss.bot, chatID, text)
+		s.deliver(ss.bot, chatID, e)
 	}()
 }
 
 // deliver pushes btu_msg on the bot's topic, or to the session's channels.
-func (s *Surface) deliver(botID, chatID, text string) {
-	msg := btuMsg{Session: chatID, Text: text}
+func (s *Surface) deliver(botID, chatID string, e core.Event) {
+	msg := btuMsg{Session: chatID, Text: e.Text, Seq: e.Seq, From: fromBot}
+	if e.AuthorID != botID {
+		msg.From = fromAgent
+	}
 	if s.watchers == nil {
 		if err := s.ps.Broadcast(topic(botID), "btu_msg", msg); err != nil {
 			s.log.Error("aida: broadcast btu_msg", "err", err)
