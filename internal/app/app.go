@@ -15,6 +15,7 @@ import (
 	"switchboard/internal/bus"
 	"switchboard/internal/hub"
 	"switchboard/internal/metrics"
+	"switchboard/internal/phoenix"
 	"switchboard/internal/store"
 	"switchboard/internal/webhook"
 )
@@ -29,6 +30,9 @@ type App struct {
 	Metrics *metrics.Metrics
 	// Webhooks is the delivery engine; surfaces register translators on it.
 	Webhooks *webhook.Engine
+	// Phoenix is the socket server at /socket (set by wireAIDA); other
+	// surfaces register their channel topics on it.
+	Phoenix *phoenix.Server
 
 	mux        *http.ServeMux
 	bodyLimits []bodyLimit

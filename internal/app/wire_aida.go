@@ -33,6 +33,7 @@ func (a *App) wireAIDA(ctx context.Context) error {
 	sock := cfg.Socket
 	sock.Metrics = a.Metrics
 	ps := phoenix.NewServer(sock, a.log.With("surface", "aida"))
+	a.Phoenix = ps
 	s := aida.New(a.Hub, ps, aida.Config{MaxImageBytes: cfg.MaxImageBytes, Delivery: cfg.Delivery}, a.log.With("surface", "aida"))
 	ps.Handle("bot:*", s)
 	a.mux.Handle("/socket/websocket", ps.WebsocketHandler())
