@@ -55,9 +55,11 @@ func (c Conn) InsertWebhookDelivery(ctx context.Context, d WebhookDelivery) erro
 	return nil
 }
 
+// SQLite without ANALYZE statistics prefers the status index and sorts the
+// whole queue; INDEXED BY keeps the claim on the due index.
 const claimSQLite = `UPDATE webhook_deliveries SET status = 'in_flight', lease_owner = ?, next_attempt_at = ?, updated_at = ?
 WHERE seq IN (
-	SELECT d.seq FROM webhook_deliveries d
+	SELECT d.seq FROM webhook_deliveries d INDEXED BY webhook_deliveries_due
 	WHERE d.status IN ('pending', 'in_flight') AND d.next_attempt_at <= ?
 	  AND d.subscription_id NOT IN (SELECT value FROM json_each(?))
 	  AND (d.ordered = 0 OR d.chat_id = '' OR NOT EXISTS (
@@ -82,7 +84,7 @@ WHERE seq IN (
 	FOR UPDATE SKIP LOCKED)
 RETURNING seq, id, subscription_id, chat_id, action, target, body, ordered, attempts, replay_base, created_at`
 
-// ClaimWebhookDeliveries leases up to limit due deliveries to owner until
+// ClaimWebhookDeliveries (inside a transaction) leases up to limit due deliveries to owner until
 // leaseUntil: pending rows whose time has come and in-flight rows whose
 // lease ran out (their dispatcher died). A delivery of an ordered
 // subscription is claimed only when no earlier delivery of the same chat is
@@ -99,6 +101,14 @@ func (c Conn) ClaimWebhookDeliveries(ctx context.Context, owner string, now, lea
 	q := claimSQLite
 	if c.pg {
 		q = claimPostgres
+		// Without fresh statistics the planner bitmap-scans and sorts the
+		// whole queue; the due index already yields rows in order.
+		if _, err := c.exec(ctx, "SET LOCAL enable_bitmapscan = off"); err != nil {
+			return nil, fmt.Errorf("store: claim webhook deliveries: %w", err)
+		}
+		if _, err := c.exec(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
+			return nil, fmt.Errorf("store: claim webhook deliveries: %w", err)
+		}
 	}
 	rows, err := c.query(ctx, q, owner, micros(leaseUntil), micros(now), micros(now), string(skipJSON), limit)
 	if err != nil {
@@ -362,13 +372,17 @@ func (c Conn) WebhookQueueStats(ctx context.Context) (int64, time.Time, error) {
 // of ordered subscriptions that wait behind an earlier one; zero when none.
 func (c Conn) NextWebhookDue(ctx context.Context) (time.Time, error) {
 	var next int64
-	err := c.queryRow(ctx, `SELECT d.next_attempt_at FROM webhook_deliveries d
+	q := `SELECT d.next_attempt_at FROM webhook_deliveries d
 		WHERE d.status IN ('pending', 'in_flight')
 		  AND (d.ordered = 0 OR d.chat_id = '' OR NOT EXISTS (
 			SELECT 1 FROM webhook_deliveries p
 			WHERE p.subscription_id = d.subscription_id AND p.chat_id = d.chat_id AND p.seq < d.seq
 			  AND p.status IN ('pending', 'in_flight')))
-		ORDER BY d.next_attempt_at LIMIT 1`).Scan(&next)
+		ORDER BY d.next_attempt_at LIMIT 1`
+	if !c.pg {
+		q = strings.Replace(q, "webhook_deliveries d", "webhook_deliveries d INDEXED BY webhook_deliveries_due", 1)
+	}
+	err := c.queryRow(ctx, q).Scan(&next)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, nil
 	}
@@ -390,4 +404,84 @@ func (c Conn) PruneWebhookDeliveries(ctx context.Context, before time.Time, limi
 		return 0, fmt.Errorf("store: prune webhook deliveries: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// FinishWebhookAttempts is FinishWebhookAttempt for a batch, in two
+// statements on PostgreSQL (each statement is a round trip there) and row
+// by row on SQLite. It returns how many outcomes were recorded (the rest had
+// lost their lease).
+func (c Conn) FinishWebhookAttempts(ctx context.Context, os []WebhookOutcome) (int, error) {
+	if !c.pg || len(os) < 2 {
+		n := 0
+		for _, o := range os {
+			ok, err := c.FinishWebhookAttempt(ctx, o)
+			if err != nil {
+				return n, err
+			}
+			if ok {
+				n++
+			}
+		}
+		return n, nil
+	}
+	var (
+		ids, statuses, owners, errs, heads, nodes []string
+		ns, codes                                 []int64
+		nexts, ats, delivereds, starts, latencies []int64
+	)
+	for _, o := range os {
+		a := o.Attempt
+		at := a.StartedAt.Add(a.Latency)
+		var delivered int64
+		if o.Status == DeliveryDelivered {
+			delivered = micros(at)
+		}
+		ids, statuses, owners, errs = append(ids, a.DeliveryID), append(statuses, o.Status), append(owners, o.LeaseOwner), append(errs, a.Error)
+		heads, nodes = append(heads, a.ResponseHead), append(nodes, a.Node)
+		ns, codes = append(ns, int64(a.N)), append(codes, int64(a.StatusCode))
+		nexts, ats, delivereds = append(nexts, micros(o.NextAttemptAt)), append(ats, micros(at)), append(delivereds, delivered)
+		starts, latencies = append(starts, micros(a.StartedAt)), append(latencies, a.Latency.Microseconds())
+	}
+	rows, err := c.query(ctx, `UPDATE webhook_deliveries d SET status = u.status, attempts = u.n, next_attempt_at = u.next_at, lease_owner = '',
+		updated_at = u.at, delivered_at = u.delivered, last_status_code = u.code, last_error = u.err
+		FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS text[]))
+			AS u(id, status, owner, n, next_at, at, delivered, code, err)
+		WHERE d.id = u.id AND d.status = 'in_flight' AND d.lease_owner = u.owner AND d.attempts = u.n - 1
+		RETURNING d.id`, ids, statuses, owners, ns, nexts, ats, delivereds, codes, errs)
+	if err != nil {
+		return 0, fmt.Errorf("store: finish webhook attempts: %w", err)
+	}
+	done := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("store: finish webhook attempts: %w", err)
+		}
+		done[id] = true
+	}
+	if err := rows.Close(); err != nil {
+		return 0, fmt.Errorf("store: finish webhook attempts: %w", err)
+	}
+	if len(done) < len(ids) {
+		keep := 0
+		for i, id := range ids {
+			if done[id] {
+				ids[keep], ns[keep], starts[keep], latencies[keep], codes[keep], errs[keep], heads[keep], nodes[keep] =
+					id, ns[i], starts[i], latencies[i], codes[i], errs[i], heads[i], nodes[i]
+				keep++
+			}
+		}
+		ids, ns, starts, latencies, codes, errs, heads, nodes = ids[:keep], ns[:keep], starts[:keep], latencies[:keep], codes[:keep], errs[:keep], heads[:keep], nodes[:keep]
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	_, err = c.exec(ctx, `INSERT INTO webhook_attempts (delivery_id, n, started_at, latency_us, status_code, error, response_head, node)
+		SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]))`,
+		ids, ns, starts, latencies, codes, errs, heads, nodes)
+	if err != nil {
+		return 0, fmt.Errorf("store: insert webhook attempts: %w", err)
+	}
+	return len(ids), nil
 }

@@ -20,6 +20,10 @@ import (
 // responseHeadBytes is how much of a response body an attempt records.
 const responseHeadBytes = 1024
 
+// groupCommitWindow is how long outcomes are gathered before they are
+// recorded in one transaction.
+const groupCommitWindow = 3 * time.Millisecond
+
 // dispatcher claims due deliveries, sends them with bounded concurrency
 // (globally and per endpoint host) and records the outcomes in batches.
 //
@@ -30,6 +34,11 @@ type dispatcher struct {
 	wake    chan struct{}
 	results chan result
 	maxHeld int
+
+	// recording is held by a claim and by a flush from its transaction to
+	// the update of held, so a claim never sees a row recorded as pending
+	// that is still marked held (it would be skipped and stay in flight).
+	recording sync.Mutex
 
 	mu       sync.Mutex
 	held     map[string]bool // deliveries claimed by this node and not yet recorded
@@ -90,7 +99,7 @@ func newDispatcher(e *Engine) *dispatcher {
 		ResponseHeaderTimeout: o.Timeout,
 		ForceAttemptHTTP2:     true,
 	}
-	maxHeld := 2 * o.Workers
+	maxHeld := o.Workers + o.BatchSize
 	sendCtx, cancel := context.WithCancel(context.Background())
 	return &dispatcher{
 		e: e,
@@ -202,10 +211,16 @@ func (d *dispatcher) claimLoop() {
 	}
 }
 
+// free is how many deliveries to claim now: none while fewer than half a
+// batch would fit (unless nothing is held), so claims stay large.
 func (d *dispatcher) free() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return min(d.maxHeld-len(d.held), d.e.opts.BatchSize)
+	n := min(d.maxHeld-len(d.held), d.e.opts.BatchSize)
+	if len(d.held) > 0 && n < d.e.opts.BatchSize/2 {
+		return 0
+	}
+	return max(n, 0)
 }
 
 // saturated lists the subscriptions whose endpoint already has twice its
@@ -226,6 +241,8 @@ func (d *dispatcher) saturated() []string {
 }
 
 func (d *dispatcher) claim(n int) (int, error) {
+	d.recording.Lock()
+	defer d.recording.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	now := time.Now()
@@ -342,7 +359,8 @@ func (d *dispatcher) post(ctx context.Context, j job, now time.Time) (status int
 	setHeaders(req.Header, j.sub, j.d.ID, j.d.Action, j.d.Target, j.d.Body, now)
 	resp, err := d.client.Do(req)
 	if err != nil {
-		if ctx.Err() == context.DeadlineExceeded {
+		var ne net.Error
+		if ctx.Err() == context.DeadlineExceeded || (errors.As(err, &ne) && ne.Timeout()) {
 			return 0, "", fmt.Sprintf("no response within %s", d.e.opts.Timeout), 0
 		}
 		return 0, "", describeError(err), 0
@@ -384,19 +402,23 @@ func (d *dispatcher) completeLoop() {
 	defer close(d.compDone)
 	batchSize := d.e.opts.BatchSize
 	for r := range d.results {
+		// Group commit: gather what arrives within a few milliseconds, so
+		// a busy dispatcher records many outcomes per transaction.
 		batch := []result{r}
-	drain:
+		window := time.NewTimer(groupCommitWindow)
+	gather:
 		for len(batch) < batchSize {
 			select {
 			case r2, ok := <-d.results:
 				if !ok {
-					break drain
+					break gather
 				}
 				batch = append(batch, r2)
-			default:
-				break drain
+			case <-window.C:
+				break gather
 			}
 		}
+		window.Stop()
 		d.flush(batch)
 	}
 }
@@ -421,6 +443,7 @@ func (d *dispatcher) flush(batch []result) {
 	record := func(ctx context.Context) error {
 		disabled, lost = nil, 0
 		return d.e.store.Tx(ctx, func(c store.Conn) error {
+			var outcomes []store.WebhookOutcome
 			for _, r := range batch {
 				var err error
 				switch r.kind {
@@ -429,16 +452,17 @@ func (d *dispatcher) flush(batch []result) {
 				case killed:
 					err = c.KillWebhookDelivery(ctx, r.d.ID, o.Node, r.reason, now)
 				case attempted:
-					var ok bool
-					ok, err = c.FinishWebhookAttempt(ctx, r.outcome)
-					if err == nil && !ok {
-						lost++
-					}
+					outcomes = append(outcomes, r.outcome)
 				}
 				if err != nil {
 					return err
 				}
 			}
+			recorded, err := c.FinishWebhookAttempts(ctx, outcomes)
+			if err != nil {
+				return err
+			}
+			lost = len(outcomes) - recorded
 			for id, h := range healthBySub {
 				if h.ok {
 					if d.failing[id] || !h.sub.FailingSince.IsZero() {
@@ -474,6 +498,8 @@ func (d *dispatcher) flush(batch []result) {
 			return nil
 		})
 	}
+	d.recording.Lock()
+	defer d.recording.Unlock()
 	var err error
 	for i, wait := range []time.Duration{0, 100 * time.Millisecond, time.Second, 5 * time.Second} {
 		time.Sleep(wait)

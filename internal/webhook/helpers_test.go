@@ -117,7 +117,7 @@ type setup struct {
 	eng *webhook.Engine
 }
 
-func newSetup(t *testing.T, st *store.Store, tweak func(*webhook.Options)) *setup {
+func newSetup(t testing.TB, st *store.Store, tweak func(*webhook.Options)) *setup {
 	t.Helper()
 	b := bus.NewLocal()
 	opts := testOptions(st)
@@ -239,3 +239,7 @@ func (s *setup) statusCount(t *testing.T, subID, status string) int {
 	}
 	return n
 }
+
+func newSetupB(b *testing.B, st *store.Store) *setup { return newSetup(b, st, nil) }
+
+func hubStart(users ...string) hub.StartChat { return hub.StartChat{Users: users} }

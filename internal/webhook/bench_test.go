@@ -1,0 +1,165 @@
+package webhook_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"switchboard/internal/core"
+	"switchboard/internal/store"
+	"switchboard/internal/store/storetest"
+	"switchboard/internal/webhook"
+)
+
+// benchConcurrency is the number of requests at once, for the engine (per
+// endpoint: the receiver is one host) and for the plain-POST ceiling alike.
+const benchConcurrency = 32
+
+// benchBody is the size of a typical chat.io incoming_event delivery.
+var benchBody = bytes.Repeat([]byte("x"), 300)
+
+// countingReceiver answers 200 and counts requests.
+func countingReceiver(b *testing.B) (*httptest.Server, *atomic.Int64) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		n.Add(1)
+		w.WriteHeader(http.StatusOK)
+	}))
+	b.Cleanup(srv.Close)
+	return srv, &n
+}
+
+// BenchmarkPlainPOST is the ceiling: HTTP POSTs of a delivery-sized body
+// from benchConcurrency goroutines of this process to the same kind of
+// local receiver, with no database.
+func BenchmarkPlainPOST(b *testing.B) {
+	srv, _ := countingReceiver(b)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchConcurrency}}
+	var next atomic.Int64
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for w := 0; w < benchConcurrency; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(b.N) {
+				resp, err := client.Post(srv.URL, "application/json", bytes.NewReader(benchBody))
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "posts/s")
+}
+
+// BenchmarkDeliver measures the dispatcher: b.N deliveries already in the
+// outbox are claimed, signed, POSTed to a local receiver and recorded.
+// "ordered" spreads them over 100 chats of an ordered subscription (one in
+// flight per chat); "unordered" has no ordering key.
+func BenchmarkDeliver(b *testing.B) {
+	for _, e := range storetest.Engines() {
+		for _, ordered := range []bool{false, true} {
+			name := e.Name + "/unordered"
+			if ordered {
+				name = e.Name + "/ordered"
+			}
+			b.Run(name, func(b *testing.B) {
+				st, _ := e.Open(b)
+				srv, got := countingReceiver(b)
+				opts := testOptions(st)
+				opts.Workers, opts.PerEndpoint = benchConcurrency, benchConcurrency
+				opts.Timeout = 10 * time.Second
+				eng, err := webhook.New(context.Background(), opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				sub, err := eng.CreateSubscription(context.Background(), webhook.Subscription{URL: srv.URL, Scheme: webhook.SchemeChatio,
+					Secret: "JSauw0Aks8l-asAa", Actions: []webhook.Action{{Name: "incoming_event"}}, Ordered: ordered})
+				if err != nil {
+					b.Fatal(err)
+				}
+				payload := map[string]any{"chat_id": "c", "event": map[string]any{"text": string(benchBody[:200])}}
+				for done := 0; done < b.N; {
+					err := st.Tx(context.Background(), func(c store.Conn) error {
+						for i := 0; i < 500 && done < b.N; i++ {
+							chat := ""
+							if ordered {
+								chat = "chat-" + strconv.Itoa(done%100)
+							}
+							if _, err := eng.Enqueue(context.Background(), c, webhook.Delivery{SubscriptionID: sub.ID, Action: "incoming_event", Payload: payload, ChatID: chat}); err != nil {
+								return err
+							}
+							done++
+						}
+						return nil
+					})
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ResetTimer()
+				eng.Start()
+				for got.Load() < int64(b.N) {
+					time.Sleep(time.Millisecond)
+				}
+				// Every outcome recorded, too.
+				for {
+					n, _, err := st.Read().WebhookQueueStats(context.Background())
+					if err != nil {
+						b.Fatal(err)
+					}
+					if n == 0 {
+						break
+					}
+					time.Sleep(time.Millisecond)
+				}
+				b.StopTimer()
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "deliveries/s")
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				_ = eng.Stop(ctx)
+			})
+		}
+	}
+}
+
+// BenchmarkEnqueueHook measures what the outbox adds to a hub call: one
+// event appended with one matching subscription (one delivery row).
+func BenchmarkEnqueueHook(b *testing.B) {
+	for _, e := range storetest.Engines() {
+		b.Run(e.Name, func(b *testing.B) {
+			st, _ := e.Open(b)
+			s := newSetupB(b, st)
+			if _, err := s.eng.CreateSubscription(context.Background(), webhook.Subscription{URL: "http://127.0.0.1:9/", Scheme: webhook.SchemeChatio,
+				Secret: "k", Actions: []webhook.Action{{Name: "incoming_event"}}}); err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			u, _ := s.hub.CreateUser(ctx, core.User{Kind: core.KindCustomer}, nil)
+			ch, _, _, err := s.hub.StartChat(ctx, hubStart(u.ID))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := s.hub.SendEvent(ctx, ch.ID, core.Event{AuthorID: u.ID, Text: "hello"}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "appends/s")
+		})
+	}
+}
