@@ -6,16 +6,12 @@
 package rapidpro
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 )
 
 // BroadcastsPath is the endpoint, relative to the RapidPro base URL.
@@ -74,41 +70,4 @@ func (c Config) BroadcastRequest(b Broadcast) (Request, error) {
 	h.Set("Authorization", "Token "+c.Token)
 	h.Set("Content-Type", "application/json")
 	return Request{URL: strings.TrimRight(c.URL, "/") + BroadcastsPath, Header: h, Body: body}, nil
-}
-
-// ErrRefused is matched by a send RapidPro answered with a 4xx other than
-// 408 and 429: retrying the same request cannot succeed.
-var ErrRefused = errors.New("rapidpro refused the request")
-
-// Client sends requests to RapidPro directly (no outbox).
-type Client struct {
-	HTTP *http.Client // nil: a client with a 15-second timeout
-}
-
-// Send posts req once. Network errors, 408, 429 and 5xx are temporary;
-// other non-2xx answers wrap ErrRefused.
-func (cl Client) Send(ctx context.Context, req Request) error {
-	hc := cl.HTTP
-	if hc == nil {
-		hc = &http.Client{Timeout: 15 * time.Second}
-	}
-	r, err := http.NewRequestWithContext(ctx, http.MethodPost, req.URL, bytes.NewReader(req.Body))
-	if err != nil {
-		return fmt.Errorf("rapidpro: %w", err)
-	}
-	r.Header = req.Header.Clone()
-	resp, err := hc.Do(r)
-	if err != nil {
-		return fmt.Errorf("rapidpro: broadcast: %w", err)
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	switch {
-	case resp.StatusCode/100 == 2:
-		return nil
-	case resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode >= 500:
-		return fmt.Errorf("rapidpro: broadcast: HTTP %d", resp.StatusCode)
-	default:
-		return fmt.Errorf("rapidpro: broadcast: HTTP %d: %w", resp.StatusCode, ErrRefused)
-	}
 }

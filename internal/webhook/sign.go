@@ -102,6 +102,8 @@ func setHeaders(h http.Header, sub *compiled, id, action, target string, body []
 		h.Set(HeaderMeWeSignature, MeWeSignature(sub.key, ts, target, action, body))
 	case SchemeRocketChat:
 		h.Set(HeaderRocketChatAuth, sub.Secret)
+	case SchemeRapidPro:
+		h.Set("Authorization", "Token "+sub.Secret)
 	}
 }
 

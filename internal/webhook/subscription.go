@@ -28,11 +28,14 @@ const (
 	SchemeRocketChat Scheme = "rocketchat"
 	// SchemePlain sends the payload with the Standard Webhooks headers only.
 	SchemePlain Scheme = "plain"
+	// SchemeRapidPro sends the payload as is with RapidPro's API header
+	// Authorization: Token <secret> (the Live Agents connector's broadcasts).
+	SchemeRapidPro Scheme = "rapidpro"
 )
 
 // Valid reports whether s is a known scheme.
 func (s Scheme) Valid() bool {
-	return s == SchemeChatio || s == SchemeMeWe || s == SchemeRocketChat || s == SchemePlain
+	return s == SchemeChatio || s == SchemeMeWe || s == SchemeRocketChat || s == SchemePlain || s == SchemeRapidPro
 }
 
 // Action is one triggering action of a subscription and its filters (the
@@ -117,6 +120,9 @@ func defaultCatalogue() catalogue {
 			"LeadCapture":              nil,
 		},
 		SchemePlain: plainActions(),
+		SchemeRapidPro: {
+			"broadcast": nil, // POST /api/v2/broadcasts.json
+		},
 	}
 }
 

@@ -251,10 +251,14 @@ const openTime = "2026-03-10T16:00:00Z"
 func newFixture(t *testing.T, e storetest.Engine, deskName string) *fixture {
 	t.Helper()
 	f := &fixture{t: t, clock: newClock(mustTime(t, openTime)), rp: newFakeRapidPro(t)}
-	cfg := app.Config{Now: f.clock.Now, Live: app.LiveAgentsConfig{
+	cfg := app.Config{Now: f.clock.Now, Webhooks: app.WebhooksConfig{
+		// RapidPro broadcasts go through the webhook engine to the fake on loopback.
+		AllowCIDRs:    "127.0.0.0/8",
+		RetrySchedule: []time.Duration{10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond, 80 * time.Millisecond},
+		PollInterval:  20 * time.Millisecond,
+	}, Live: app.LiveAgentsConfig{
 		Desk: deskName, RapidProURL: f.rp.srv.URL, RapidProToken: rapidProToken,
 		RocketChatSecret: livechatToken,
-		RetryDelays:      []time.Duration{10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond, 80 * time.Millisecond},
 	}}
 	if deskName == "rocketchat" {
 		f.rc = newFakeRocketChat(t)

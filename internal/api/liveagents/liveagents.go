@@ -35,23 +35,18 @@ type Config struct {
 	// X-RocketChat-Livechat-Token; empty accepts any request.
 	LivechatSecret string
 	Now            func() time.Time // the clock; time.Now when nil
-	// Outbox, when set, queues RapidPro broadcasts in the hub transaction
-	// (the webhook engine). Nil: a direct sender with in-memory retries.
+	// Outbox queues RapidPro broadcasts in the hub transaction (the webhook
+	// engine); required with a RapidPro URL.
 	Outbox Outbox
-	// Sender and RetryDelays configure the direct fallback (defaults: a
-	// rapidpro.Client; 1 s doubling to about 17 minutes, 10 retries).
-	Sender      Sender
-	RetryDelays []time.Duration
 }
 
 // Service serves the mediator and calendar endpoints.
 type Service struct {
-	hub    *hub.Hub
-	desk   desk.Desk
-	cfg    Config
-	log    *slog.Logger
-	relay  *relay
-	direct *directRelay
+	hub   *hub.Hub
+	desk  desk.Desk
+	cfg   Config
+	log   *slog.Logger
+	relay *relay
 }
 
 // New returns the surface over a hub.
@@ -70,46 +65,25 @@ func New(h *hub.Hub, cfg Config, log *slog.Logger) (*Service, error) {
 		if err := cfg.RapidPro.Validate(); err != nil {
 			return nil, err
 		}
+		if cfg.Outbox == nil {
+			return nil, errors.New("liveagents: a RapidPro URL needs an outbox to send through")
+		}
 		s.relay = newRelay(cfg.RapidPro, log)
 	}
 	return s, nil
 }
 
-// DefaultRetryDelays is the direct sender's schedule: 1 s doubling, ten retries.
-func DefaultRetryDelays() []time.Duration {
-	out := make([]time.Duration, 10)
-	for i := range out {
-		out[i] = time.Second << i
-	}
-	return out
-}
-
 // Start connects the relay of agent messages to RapidPro: a hub TxHook
-// with an Outbox, else a bus subscriber feeding the direct sender. The
-// returned function stops it.
+// that enqueues each broadcast through the Outbox (the webhook engine) in
+// the transaction that wrote the agent's message. The returned function
+// stops it.
 func (s *Service) Start(b bus.Bus) func(context.Context) error {
 	if s.relay == nil {
 		s.log.Warn("live agents: no RapidPro URL; agent messages will not reach contacts")
 		return func(context.Context) error { return nil }
 	}
-	if s.cfg.Outbox != nil {
-		s.hub.AddTxHook(s.relay.txHook(s.cfg.Outbox))
-		return func(context.Context) error { return nil }
-	}
-	send := s.cfg.Sender
-	if send == nil {
-		send = rapidpro.Client{}
-	}
-	delays := s.cfg.RetryDelays
-	if delays == nil {
-		delays = DefaultRetryDelays()
-	}
-	s.direct = newDirectRelay(s.relay, s.hub.Store(), send, delays, s.log)
-	unsubscribe := b.Subscribe("liveagents-relay", s.direct.onChange)
-	return func(ctx context.Context) error {
-		unsubscribe()
-		return s.direct.close(ctx)
-	}
+	s.hub.AddTxHook(s.relay.txHook(s.cfg.Outbox))
+	return func(context.Context) error { return nil }
 }
 
 // Routes mounts the mediator, day-status and calendar admin endpoints.

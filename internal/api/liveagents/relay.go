@@ -2,11 +2,9 @@ package liveagents
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
-	"time"
 
 	"switchboard/internal/core"
 	"switchboard/internal/hub"
@@ -20,12 +18,6 @@ import (
 // and the message commit (or roll back) together.
 type Outbox interface {
 	Enqueue(ctx context.Context, c store.Conn, chatID string, req rapidpro.Request) error
-}
-
-// Sender sends one RapidPro request now (the fallback when no Outbox is
-// configured).
-type Sender interface {
-	Send(ctx context.Context, req rapidpro.Request) error
 }
 
 // relayProp marks an event with no author that the mediator wrote for the
@@ -174,99 +166,5 @@ func (r *relay) txHook(out Outbox) hub.TxHook {
 			}
 		}
 		return nil
-	}
-}
-
-// directRelay is the fallback without an Outbox: changes seen on the bus
-// after commit are sent by one worker, in order, retrying each request on
-// the schedule in delays. It survives a RapidPro outage as long as the
-// process runs; a crash or a full queue loses what was waiting (logged).
-type directRelay struct {
-	r      *relay
-	st     *store.Store
-	send   Sender
-	delays []time.Duration
-	log    *slog.Logger
-
-	queue chan core.Change
-	stop  chan struct{}
-	done  chan struct{}
-}
-
-func newDirectRelay(r *relay, st *store.Store, send Sender, delays []time.Duration, log *slog.Logger) *directRelay {
-	d := &directRelay{r: r, st: st, send: send, delays: delays, log: log,
-		queue: make(chan core.Change, 4096), stop: make(chan struct{}), done: make(chan struct{})}
-	go d.run()
-	return d
-}
-
-// onChange is the bus handler; it never blocks.
-func (d *directRelay) onChange(ch core.Change) {
-	if len(ch.Events) == 0 && ch.Kind != core.ChangeChatDeleted {
-		return
-	}
-	select {
-	case d.queue <- ch:
-	default:
-		d.log.Error("live agents relay queue full: agent messages dropped", "chat", ch.ChatID, "events", len(ch.Events))
-	}
-}
-
-func (d *directRelay) run() {
-	defer close(d.done)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-d.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	for {
-		select {
-		case <-d.stop:
-			return
-		case ch := <-d.queue:
-			reqs, err := d.r.requests(ctx, d.st.Read(), ch)
-			if err != nil {
-				d.log.Error("live agents relay", "chat", ch.ChatID, "err", err)
-				continue
-			}
-			for _, req := range reqs {
-				d.deliver(ctx, ch.ChatID, req)
-			}
-		}
-	}
-}
-
-func (d *directRelay) deliver(ctx context.Context, chatID string, req rapidpro.Request) {
-	for attempt := 0; ; attempt++ {
-		err := d.send.Send(ctx, req)
-		if err == nil {
-			return
-		}
-		if attempt >= len(d.delays) || errors.Is(err, rapidpro.ErrRefused) {
-			d.log.Error("rapidpro broadcast not delivered", "chat", chatID, "attempts", attempt+1, "err", err)
-			return
-		}
-		d.log.Warn("rapidpro broadcast failed; retrying", "chat", chatID, "attempt", attempt+1, "in", d.delays[attempt], "err", err)
-		select {
-		case <-time.After(d.delays[attempt]):
-		case <-ctx.Done():
-			d.log.Error("rapidpro broadcast abandoned at shutdown", "chat", chatID)
-			return
-		}
-	}
-}
-
-// close stops the worker, waiting for it at most until ctx ends.
-func (d *directRelay) close(ctx context.Context) error {
-	close(d.stop)
-	select {
-	case <-d.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }

@@ -6,10 +6,12 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"switchboard/internal/core"
 	"switchboard/internal/rapidpro"
 	"switchboard/internal/store/storetest"
+	"switchboard/internal/webhook"
 )
 
 const contactUUID = "0d6a3b1e-7a7c-4f3e-9d2b-5e8f1c2a3b4c"
@@ -266,5 +268,32 @@ func TestRapidProOutageDelaysNeverLoses(t *testing.T) {
 	}
 	if n := f.rp.attempts.Load(); n != 5 {
 		t.Fatalf("RapidPro saw %d attempts, want 5 (1 + 3 failures + 1)", n)
+	}
+	// The broadcasts are webhook-engine deliveries (outbox rows written with
+	// the agent's message), each logged with its attempts.
+	subs, err := f.a.Webhooks.Subscriptions(ctx, "live_agents", "rapidpro")
+	if err != nil || len(subs) != 1 || subs[0].Scheme != webhook.SchemeRapidPro {
+		t.Fatalf("rapidpro subscription: %+v, %v", subs, err)
+	}
+	waitUntil(t, func() bool {
+		ds, err := f.a.Webhooks.Deliveries(ctx, webhook.DeliveryFilter{SubscriptionID: subs[0].ID, Status: "delivered"})
+		return err == nil && len(ds) == 2
+	})
+	ds, _ := f.a.Webhooks.Deliveries(ctx, webhook.DeliveryFilter{SubscriptionID: subs[0].ID})
+	for _, d := range ds {
+		if _, attempts, err := f.a.Webhooks.Delivery(ctx, d.ID); err != nil || (d.Action == "broadcast" && len(attempts) == 0) {
+			t.Fatalf("delivery %s: %d attempts, %v", d.ID, len(attempts), err)
+		}
+	}
+}
+
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 5s")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
