@@ -142,6 +142,8 @@ function systemNote(text) {
 
 // show renders one event of the log, once per seq.
 function show(ev) {
+  const hint = el.log.querySelector('.sbw-hint');
+  if (hint) hint.remove();
   if (ev.seq) {
     if (state.seen.has(ev.seq)) return;
     state.seen.add(ev.seq);
@@ -167,6 +169,8 @@ function show(ev) {
 }
 
 function showOwn(item) {
+  const hint = el.log.querySelector('.sbw-hint');
+  if (hint) hint.remove();
   const li = messageItem({ from: 'customer', ...item });
   li.classList.add('pending');
   state.pendingOwn.push({ ...item, li });
@@ -251,6 +255,11 @@ async function sync() {
     if (!state.session) {
       await newSession();
       await fetchHistory();
+    }
+    if (!el.log.firstElementChild) {
+      const hint = messageItem({ from: 'system', text: 'Say hello to start the chat.' });
+      hint.classList.add('sbw-hint');
+      el.log.appendChild(hint);
     }
     setStatus(state.agentName ? `Chatting with ${state.agentName}` : 'Connected', 'ready');
     el.input.disabled = false;
