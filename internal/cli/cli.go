@@ -36,7 +36,7 @@ func commands() []command {
 		{"token create", "create an API token for a client", runTokenCreate},
 		{"person create", "create a person (live agent, thread member, agent owner) and its token", runPersonCreate},
 		{"group create", "create a group (department) of agents", runGroupCreate},
-		{"bot create", "create a bot reachable on the chatbot websocket", runBotCreate},
+		{"bot create", "create a bot: reachable on the chatbot websocket, with an optional AIDA manifest brain", runBotCreate},
 		{"app create", "create a MeWe personal_agent app (api key, webhook URL, permissions)", runAppCreate},
 		{"app rotate-key", "give a MeWe app a new api key", runAppRotateKey},
 		{"hours import", "import Day Status files (working-hours-<cc>.toml) as business-hours calendars", runHoursImport},
