@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"switchboard/internal/api/auth"
 	"time"
 
 	"switchboard/internal/api/respond"
@@ -17,10 +18,6 @@ import (
 	"switchboard/internal/hub"
 	"switchboard/internal/store"
 )
-
-// AdminScope is the token scope the bot admin endpoints require (the one
-// of the rest of /admin/v1).
-const AdminScope = "admin"
 
 // Admin serves the operator endpoints for built-in bots under /admin/v1/bots.
 type Admin struct {
@@ -48,19 +45,8 @@ func (a *Admin) Routes(mux *http.ServeMux) {
 // admin wraps a handler with bearer-token authentication and the admin scope.
 func (a *Admin) admin(h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || strings.TrimSpace(bearer) == "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard admin"`)
-			a.fail(w, r, core.Errorf(core.EUnauthorized, "a bearer token with the admin scope is required"))
-			return
-		}
-		tok, err := a.hub.Authenticate(r.Context(), strings.TrimSpace(bearer))
-		if err != nil {
+		if _, err := auth.Admin(w, r, a.hub); err != nil {
 			a.fail(w, r, err)
-			return
-		}
-		if !tok.HasScope(AdminScope) {
-			a.fail(w, r, core.Errorf(core.EForbidden, "this token lacks the admin scope"))
 			return
 		}
 		if err := h(w, r); err != nil {

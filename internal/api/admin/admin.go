@@ -9,16 +9,13 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
+	"switchboard/internal/api/auth"
 	"time"
 
 	"switchboard/internal/api/respond"
 	"switchboard/internal/core"
 	"switchboard/internal/webhook"
 )
-
-// Scope is the token scope the operator API requires.
-const Scope = "admin"
 
 // Authenticator checks a bearer token (hub.Hub does).
 type Authenticator interface {
@@ -59,19 +56,8 @@ func (a *API) Routes(mux *http.ServeMux) {
 // admin wraps a handler with bearer-token authentication and the admin scope.
 func (a *API) admin(h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || strings.TrimSpace(bearer) == "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard admin"`)
-			a.fail(w, r, core.Errorf(core.EUnauthorized, "a bearer token with the admin scope is required"))
-			return
-		}
-		tok, err := a.auth.Authenticate(r.Context(), strings.TrimSpace(bearer))
-		if err != nil {
+		if _, err := auth.Admin(w, r, a.auth); err != nil {
 			a.fail(w, r, err)
-			return
-		}
-		if !tok.HasScope(Scope) {
-			a.fail(w, r, core.Errorf(core.EForbidden, "this token lacks the admin scope"))
 			return
 		}
 		if err := h(w, r); err != nil {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"switchboard/internal/api/auth"
 	"time"
 
 	"switchboard/internal/api/respond"
@@ -18,9 +19,6 @@ import (
 	"switchboard/internal/hub"
 	"switchboard/internal/store"
 )
-
-// AdminScope is the token scope the admin endpoints require.
-const AdminScope = "admin"
 
 // DefaultMaxFileBytes bounds an uploaded file when Config leaves it zero.
 const DefaultMaxFileBytes = 25 << 20
@@ -73,22 +71,10 @@ type caller struct {
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, c caller) error
 
-func (a *API) authenticate(r *http.Request) (core.Token, error) {
-	bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || strings.TrimSpace(bearer) == "" {
-		return core.Token{}, core.Errorf(core.EUnauthorized, "a bearer token is required")
-	}
-	tok, err := a.hub.Authenticate(r.Context(), strings.TrimSpace(bearer))
-	if core.IsCode(err, core.ENotFound) {
-		return core.Token{}, core.Errorf(core.EUnauthorized, "unknown token")
-	}
-	return tok, err
-}
-
 // person wraps a handler for the console page: the token must belong to a person.
 func (a *API) person(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, err := a.authenticate(r)
+		tok, err := auth.Token(r, a.hub)
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -115,16 +101,9 @@ func (a *API) person(h handlerFunc) http.Handler {
 // admin wraps a handler with bearer-token authentication and the admin scope.
 func (a *API) admin(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, err := a.authenticate(r)
+		tok, err := auth.Admin(w, r, a.hub)
 		if err != nil {
-			if core.IsCode(err, core.EUnauthorized) {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard admin"`)
-			}
 			a.fail(w, r, err)
-			return
-		}
-		if !tok.HasScope(AdminScope) {
-			a.fail(w, r, core.Errorf(core.EForbidden, "this token lacks the admin scope"))
 			return
 		}
 		if err := h(w, r, caller{tok: tok}); err != nil {
@@ -169,7 +148,7 @@ func (a *API) me(w http.ResponseWriter, r *http.Request, c caller) error {
 			"routing_status": routingStatus(c.user.Status), "max_chats_count": c.user.MaxChats,
 		},
 		"groups": groups,
-		"admin":  c.tok.HasScope(AdminScope),
+		"admin":  c.tok.HasScope(auth.ScopeAdmin),
 	})
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"switchboard/internal/api/auth"
 	"time"
 
 	"switchboard/internal/api/respond"
@@ -13,9 +14,6 @@ import (
 
 // Calendar admin endpoints (/admin/v1/calendars…): a bearer token with
 // the admin scope. Errors are {"error": {"code", "message"}}.
-
-// ScopeAdmin is the token scope the admin endpoints require.
-const ScopeAdmin = "admin"
 
 type adminError struct {
 	Error struct {
@@ -37,21 +35,8 @@ func (s *Service) adminFail(w http.ResponseWriter, r *http.Request, err error) {
 // admin wraps h with the admin bearer-token check.
 func (s *Service) admin(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || strings.TrimSpace(secret) == "" {
-			s.adminFail(w, r, core.Errorf(core.EUnauthorized, "a bearer token is required"))
-			return
-		}
-		tok, err := s.hub.Authenticate(r.Context(), strings.TrimSpace(secret))
-		if err != nil {
-			if core.IsCode(err, core.ENotFound) {
-				err = core.Errorf(core.EUnauthorized, "unknown token")
-			}
+		if _, err := auth.Admin(w, r, s.hub); err != nil {
 			s.adminFail(w, r, err)
-			return
-		}
-		if !tok.HasScope(ScopeAdmin) {
-			s.adminFail(w, r, core.Errorf(core.EForbidden, "the token lacks the %s scope", ScopeAdmin))
 			return
 		}
 		h(w, r)
