@@ -31,7 +31,7 @@ func (s *Surface) sendEvent(ctx context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"thread_id": out.ThreadID, "event": eventOf(out)}, nil
+	return map[string]any{"thread_id": out.ThreadID, "event": EventOf(out)}, nil
 }
 
 func (s *Surface) startChat(ctx context.Context, c *call) (any, error) {

@@ -177,7 +177,7 @@ func summarize(ctx context.Context, r store.Conn, ch core.Chat) (chatSummary, er
 	}
 	for _, e := range evs { // newest first
 		if _, ok := sum.LastEventPerType[string(e.Type)]; !ok {
-			sum.LastEventPerType[string(e.Type)] = lastEvent{ThreadID: e.ThreadID, ThreadOrder: order[e.ThreadID], Event: eventOf(e)}
+			sum.LastEventPerType[string(e.Type)] = lastEvent{ThreadID: e.ThreadID, ThreadOrder: order[e.ThreadID], Event: EventOf(e)}
 		}
 	}
 	if len(ts) > 0 {

@@ -73,8 +73,9 @@ func unix(t time.Time) int64 {
 	return t.Unix()
 }
 
-// eventOf converts a core event.
-func eventOf(e core.Event) Event {
+// EventOf converts a core event to the Agent API's event object (the
+// console pushes events in this shape too).
+func EventOf(e core.Event) Event {
 	out := Event{
 		ID: e.ID, CustomID: e.CustomID, Order: e.Seq, Type: string(e.Type), AuthorID: e.AuthorID,
 		Timestamp: unix(e.CreatedAt), Text: e.Text, Recipients: e.Recipients, Properties: outProps(e.Properties),
@@ -95,7 +96,7 @@ func eventOf(e core.Event) Event {
 func eventsOf(es []core.Event) []Event {
 	out := make([]Event, 0, len(es))
 	for _, e := range es {
-		out = append(out, eventOf(e))
+		out = append(out, EventOf(e))
 	}
 	return out
 }

@@ -142,7 +142,7 @@ func translate(ctx context.Context, c store.Conn, ch core.Change) ([]webhook.Ite
 			if k, ok := kinds[e.AuthorID]; ok {
 				s.AuthorType = userType(k)
 			}
-			items = append(items, item(ActionIncomingEvent, IncomingEvent{ChatID: ch.ChatID, ThreadID: e.ThreadID, Event: eventOf(e)}, s))
+			items = append(items, item(ActionIncomingEvent, IncomingEvent{ChatID: ch.ChatID, ThreadID: e.ThreadID, Event: EventOf(e)}, s))
 		}
 	case core.ChangeUsersAdded, core.ChangeUsersRemoved:
 		p := ChatUsersUpdated{ChatID: ch.ChatID, UpdatedUsers: UpdatedUsers{

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"switchboard/internal/api/chatio"
 	"time"
 
 	"switchboard/internal/core"
@@ -56,7 +57,7 @@ func (l *Live) handle(c core.Change) {
 	if len(c.Events) > 0 {
 		members := l.members(ctx, c.ChatID)
 		for _, e := range c.Events {
-			l.pushTo(members, PushEvent, map[string]any{"chat_id": c.ChatID, "thread_id": e.ThreadID, "event": eventOf(e)})
+			l.pushTo(members, PushEvent, map[string]any{"chat_id": c.ChatID, "thread_id": e.ThreadID, "event": chatio.EventOf(e)})
 		}
 	}
 	switch c.Kind {
