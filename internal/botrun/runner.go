@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"switchboard/internal/brain"
@@ -45,7 +46,25 @@ type Runner struct {
 	mu     sync.RWMutex
 	closed bool
 
+	anyBrain anyBrain
+
 	done func(job) // tests: called after each message is handled
+}
+
+// anyBrain remembers whether any bot has a brain at all, so that where none
+// does (chatbot sessions with external bots only) a customer message costs
+// no reads. The answer is read again after noBrainTTL, like a bot seen
+// without a brain (a brain given through another node takes effect within
+// it), and at once after a brain is given through this node (Forget) or a
+// user joins a chat on this node (a bot created with a brain joins its first
+// chat that way).
+type anyBrain struct {
+	gen    atomic.Uint64 // bumped by whatever may make the answer stale
+	mu     sync.Mutex
+	loaded bool
+	gotGen uint64 // gen when last read
+	at     time.Time
+	any    bool
 }
 
 type job struct {
@@ -81,6 +100,10 @@ func New(h *hub.Hub, cfg Config, log *slog.Logger) *Runner {
 // OnChange queues every text message for a look by its chat's worker. It
 // never blocks.
 func (r *Runner) OnChange(ch core.Change) {
+	switch ch.Kind {
+	case core.ChangeChatStarted, core.ChangeUsersAdded, core.ChangeAssigned:
+		r.anyBrain.gen.Add(1)
+	}
 	if ch.Remote {
 		return // answered on the node that wrote it
 	}
@@ -139,12 +162,37 @@ func (r *Runner) Close(ctx context.Context) error {
 }
 
 // Forget drops a bot's cached manifest (after an update).
-func (r *Runner) Forget(botID string) { r.brains.forget(botID) }
+func (r *Runner) Forget(botID string) {
+	r.brains.forget(botID)
+	r.anyBrain.gen.Add(1)
+}
+
+// mayAnyHaveBrain reports whether some bot may have a brain (true when the
+// store cannot tell).
+func (r *Runner) mayAnyHaveBrain(ctx context.Context) bool {
+	a := &r.anyBrain
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	gen := a.gen.Load()
+	if a.loaded && a.gotGen == gen && time.Since(a.at) < noBrainTTL {
+		return a.any
+	}
+	ids, err := r.hub.Store().Read().BotBrainIDs(ctx)
+	if err != nil {
+		a.loaded = false
+		return true // the usual path reports the failure
+	}
+	a.loaded, a.gotGen, a.at, a.any = true, gen, time.Now(), len(ids) > 0
+	return a.any
+}
 
 // answer runs one customer message through the owning bot's brain.
 func (r *Runner) answer(j job) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
+	if !r.mayAnyHaveBrain(ctx) {
+		return nil // no bot has a brain: nothing to look up
+	}
 	read := r.hub.Store().Read()
 	members, err := read.ChatMembers(ctx, j.chatID)
 	if err != nil {

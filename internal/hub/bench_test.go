@@ -3,7 +3,9 @@ package hub_test
 import (
 	"context"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"switchboard/internal/bus"
 	"switchboard/internal/core"
@@ -75,4 +77,14 @@ func BenchmarkAppendParallel(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "appends/s")
 		})
 	}
+}
+
+// cpuTime is the process's user+system CPU time so far: CPU per operation
+// is steadier than a rate on a machine shared with other work.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

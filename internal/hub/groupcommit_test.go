@@ -125,6 +125,7 @@ func BenchmarkAppendConcurrent(b *testing.B) {
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu0 := cpuTime()
 			var wg sync.WaitGroup
 			per := b.N/callers + 1
 			for i := range chats {
@@ -141,6 +142,7 @@ func BenchmarkAppendConcurrent(b *testing.B) {
 			}
 			wg.Wait()
 			b.ReportMetric(float64(per*callers)/b.Elapsed().Seconds(), "appends/s")
+			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(per*callers), "cpu-µs/append")
 		})
 	}
 }

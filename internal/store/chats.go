@@ -65,6 +65,31 @@ func (c Conn) ReserveSeq(ctx context.Context, chatID string, n int) (last int64,
 	return last, activeThread, nil
 }
 
+// ReserveSeqAs is ReserveSeq for events by one author, who must be a
+// present participant: the participant check and the reservation are one
+// statement. When no row comes back it tells the cases apart the way the
+// two separate checks would: forbidden when the author is not a present
+// participant, else not found.
+func (c Conn) ReserveSeqAs(ctx context.Context, chatID, authorID string, n int) (last int64, activeThread string, err error) {
+	err = c.queryRow(ctx, `UPDATE chats SET last_seq = last_seq + ? WHERE id = ? AND deleted = 0
+		AND EXISTS (SELECT 1 FROM participants WHERE chat_id = ? AND user_id = ? AND left_at = 0) RETURNING last_seq, active_thread_id`,
+		n, chatID, chatID, authorID).Scan(&last, &activeThread)
+	if errors.Is(err, sql.ErrNoRows) {
+		p, perr := c.Participant(ctx, chatID, authorID)
+		if perr != nil && !core.IsCode(perr, core.ENotFound) {
+			return 0, "", perr
+		}
+		if perr != nil || !p.Present() {
+			return 0, "", core.Errorf(core.EForbidden, "author is not a participant of this chat")
+		}
+		return 0, "", core.Errorf(core.ENotFound, "chat not found")
+	}
+	if err != nil {
+		return 0, "", fmt.Errorf("store: reserve seq: %w", err)
+	}
+	return last, activeThread, nil
+}
+
 // LockChat takes the chat's row lock (a no-op write) and returns the chat.
 func (c Conn) LockChat(ctx context.Context, chatID string) (core.Chat, error) {
 	if _, _, err := c.ReserveSeq(ctx, chatID, 0); err != nil {
