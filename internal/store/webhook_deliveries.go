@@ -3,10 +3,12 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"switchboard/internal/core"
@@ -91,6 +93,19 @@ RETURNING seq, id, subscription_id, chat_id, action, target, body, ordered, atte
 // pending or in flight. Deliveries of the subscriptions in skip are left
 // alone (their endpoints are busy on this node).
 func (c Conn) ClaimWebhookDeliveries(ctx context.Context, owner string, now, leaseUntil time.Time, limit int, skip []string) ([]WebhookDelivery, error) {
+	if c.pg {
+		// Without fresh statistics the planner bitmap-scans and sorts the
+		// whole queue; the due index already yields rows in order. A claim
+		// lost in a crash leaves its rows pending: safe, so its commit need
+		// not wait for the disk.
+		if _, err := c.exec(ctx, "SELECT set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true), set_config('synchronous_commit', 'off', true)"); err != nil {
+			return nil, fmt.Errorf("store: claim webhook deliveries: %w", err)
+		}
+	}
+	return c.claimWebhookDeliveries(ctx, owner, now, leaseUntil, limit, skip)
+}
+
+func (c Conn) claimWebhookDeliveries(ctx context.Context, owner string, now, leaseUntil time.Time, limit int, skip []string) ([]WebhookDelivery, error) {
 	if skip == nil {
 		skip = []string{}
 	}
@@ -101,19 +116,6 @@ func (c Conn) ClaimWebhookDeliveries(ctx context.Context, owner string, now, lea
 	q := claimSQLite
 	if c.pg {
 		q = claimPostgres
-		// Without fresh statistics the planner bitmap-scans and sorts the
-		// whole queue; the due index already yields rows in order.
-		if _, err := c.exec(ctx, "SET LOCAL enable_bitmapscan = off"); err != nil {
-			return nil, fmt.Errorf("store: claim webhook deliveries: %w", err)
-		}
-		if _, err := c.exec(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
-			return nil, fmt.Errorf("store: claim webhook deliveries: %w", err)
-		}
-		// A claim lost in a crash leaves its rows pending: safe, so its
-		// commit need not wait for the disk.
-		if _, err := c.exec(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
-			return nil, fmt.Errorf("store: claim webhook deliveries: %w", err)
-		}
 	}
 	rows, err := c.query(ctx, q, owner, micros(leaseUntil), micros(now), micros(now), string(skipJSON), limit)
 	if err != nil {
@@ -411,82 +413,267 @@ func (c Conn) PruneWebhookDeliveries(ctx context.Context, before time.Time, limi
 	return res.RowsAffected()
 }
 
-// FinishWebhookAttempts is FinishWebhookAttempt for a batch, in two
-// statements on PostgreSQL (each statement is a round trip there) and row
-// by row on SQLite. It returns how many outcomes were recorded (the rest had
-// lost their lease).
+// FinishWebhookAttempts is FinishWebhookAttempt for a batch: one statement
+// on PostgreSQL (each statement is a round trip there), a few multi-row
+// statements on SQLite. It returns how many outcomes were recorded (the
+// rest had lost their lease).
 func (c Conn) FinishWebhookAttempts(ctx context.Context, os []WebhookOutcome) (int, error) {
-	if !c.pg || len(os) < 2 {
-		n := 0
-		for _, o := range os {
-			ok, err := c.FinishWebhookAttempt(ctx, o)
-			if err != nil {
-				return n, err
-			}
-			if ok {
-				n++
-			}
-		}
-		return n, nil
-	}
-	var (
-		ids, statuses, owners, errs, heads, nodes []string
-		ns, codes                                 []int64
-		nexts, ats, delivereds, starts, latencies []int64
-	)
-	for _, o := range os {
-		a := o.Attempt
-		at := a.StartedAt.Add(a.Latency)
-		var delivered int64
-		if o.Status == DeliveryDelivered {
-			delivered = micros(at)
-		}
-		ids, statuses, owners, errs = append(ids, a.DeliveryID), append(statuses, o.Status), append(owners, o.LeaseOwner), append(errs, a.Error)
-		heads, nodes = append(heads, a.ResponseHead), append(nodes, a.Node)
-		ns, codes = append(ns, int64(a.N)), append(codes, int64(a.StatusCode))
-		nexts, ats, delivereds = append(nexts, micros(o.NextAttemptAt)), append(ats, micros(at)), append(delivereds, delivered)
-		starts, latencies = append(starts, micros(a.StartedAt)), append(latencies, a.Latency.Microseconds())
-	}
-	rows, err := c.query(ctx, `UPDATE webhook_deliveries d SET status = u.status, attempts = u.n, next_attempt_at = u.next_at, lease_owner = '',
-		updated_at = u.at, delivered_at = u.delivered, last_status_code = u.code, last_error = u.err
-		FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS text[]))
-			AS u(id, status, owner, n, next_at, at, delivered, code, err)
-		WHERE d.id = u.id AND d.status = 'in_flight' AND d.lease_owner = u.owner AND d.attempts = u.n - 1
-		RETURNING d.id`, ids, statuses, owners, ns, nexts, ats, delivereds, codes, errs)
-	if err != nil {
-		return 0, fmt.Errorf("store: finish webhook attempts: %w", err)
-	}
-	done := map[string]bool{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("store: finish webhook attempts: %w", err)
-		}
-		done[id] = true
-	}
-	if err := rows.Close(); err != nil {
-		return 0, fmt.Errorf("store: finish webhook attempts: %w", err)
-	}
-	if len(done) < len(ids) {
-		keep := 0
-		for i, id := range ids {
-			if done[id] {
-				ids[keep], ns[keep], starts[keep], latencies[keep], codes[keep], errs[keep], heads[keep], nodes[keep] =
-					id, ns[i], starts[i], latencies[i], codes[i], errs[i], heads[i], nodes[i]
-				keep++
-			}
-		}
-		ids, ns, starts, latencies, codes, errs, heads, nodes = ids[:keep], ns[:keep], starts[:keep], latencies[:keep], codes[:keep], errs[:keep], heads[:keep], nodes[:keep]
-	}
-	if len(ids) == 0 {
+	if len(os) == 0 {
 		return 0, nil
 	}
-	_, err = c.exec(ctx, `INSERT INTO webhook_attempts (delivery_id, n, started_at, latency_us, status_code, error, response_head, node)
-		SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]))`,
-		ids, ns, starts, latencies, codes, errs, heads, nodes)
-	if err != nil {
-		return 0, fmt.Errorf("store: insert webhook attempts: %w", err)
+	if !c.pg {
+		return c.finishWebhookAttemptsSQLite(ctx, os)
 	}
-	return len(ids), nil
+	n := len(os)
+	var (
+		ids, statuses, owners, errs, heads, nodes = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		ns, codes, nexts, ats, delivereds         = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		starts, latencies                         = make([]int64, n), make([]int64, n)
+	)
+	for i, o := range os {
+		a := o.Attempt
+		at := a.StartedAt.Add(a.Latency)
+		if o.Status == DeliveryDelivered {
+			delivereds[i] = micros(at)
+		}
+		ids[i], statuses[i], owners[i], errs[i], heads[i], nodes[i] = a.DeliveryID, o.Status, o.LeaseOwner, a.Error, a.ResponseHead, a.Node
+		ns[i], codes[i], nexts[i], ats[i] = int64(a.N), int64(a.StatusCode), micros(o.NextAttemptAt), micros(at)
+		starts[i], latencies[i] = micros(a.StartedAt), a.Latency.Microseconds()
+	}
+	// One statement: the conditional update and the attempt rows of the
+	// outcomes it recorded, atomic even outside a transaction.
+	res, err := c.exec(ctx, `WITH done AS (
+		UPDATE webhook_deliveries d SET status = u.status, attempts = u.n, next_attempt_at = u.next_at, lease_owner = '',
+			updated_at = u.at, delivered_at = u.delivered, last_status_code = u.code, last_error = u.err
+		FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS bigint[]),
+			CAST(? AS bigint[]), CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS text[]), CAST(? AS text[]))
+			AS u(id, status, owner, n, next_at, at, delivered, code, err, started, latency, head, node)
+		WHERE d.id = u.id AND d.status = 'in_flight' AND d.lease_owner = u.owner AND d.attempts = u.n - 1
+		RETURNING u.id, u.n, u.started, u.latency, u.code, u.err, u.head, u.node)
+	INSERT INTO webhook_attempts (delivery_id, n, started_at, latency_us, status_code, error, response_head, node)
+	SELECT id, n, started, latency, code, err, head, node FROM done`,
+		ids, statuses, owners, ns, nexts, ats, delivereds, codes, errs, starts, latencies, heads, nodes)
+	if err != nil {
+		return 0, fmt.Errorf("store: finish webhook attempts: %w", err)
+	}
+	recorded, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: finish webhook attempts: %w", err)
+	}
+	return int(recorded), nil
+}
+
+// finishChunks splits n into power-of-two chunk sizes (largest first), so
+// the multi-row statements come in a few fixed shapes the statement cache
+// keeps.
+func finishChunks(n int) []int {
+	var out []int
+	for size := 256; size > 0; size /= 2 {
+		for n >= size {
+			out = append(out, size)
+			n -= size
+		}
+	}
+	return out
+}
+
+// finishSQLiteUpdate returns the conditional update of size outcomes.
+func finishSQLiteUpdate(size int) string {
+	var b strings.Builder
+	b.WriteString("WITH u(id, status, owner, n, next_at, at, delivered, code, err) AS (VALUES ")
+	for i := 0; i < size; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	}
+	b.WriteString(`)
+UPDATE webhook_deliveries SET status = u.status, attempts = u.n, next_attempt_at = u.next_at, lease_owner = '', updated_at = u.at,
+	delivered_at = u.delivered, last_status_code = u.code, last_error = u.err
+FROM u WHERE webhook_deliveries.id = u.id AND webhook_deliveries.status = 'in_flight'
+	AND webhook_deliveries.lease_owner = u.owner AND webhook_deliveries.attempts = u.n - 1
+RETURNING webhook_deliveries.id`)
+	return b.String()
+}
+
+// finishSQLiteInsert returns the insert of size attempt rows.
+func finishSQLiteInsert(size int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO webhook_attempts (delivery_id, n, started_at, latency_us, status_code, error, response_head, node) VALUES ")
+	for i := 0; i < size; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+	}
+	return b.String()
+}
+
+func (c Conn) finishWebhookAttemptsSQLite(ctx context.Context, os []WebhookOutcome) (int, error) {
+	done := make(map[string]bool, len(os))
+	args := make([]any, 0, 9*min(len(os), 256))
+	rest := os
+	for _, size := range finishChunks(len(os)) {
+		chunk := rest[:size]
+		rest = rest[size:]
+		args = args[:0]
+		for _, o := range chunk {
+			a := o.Attempt
+			at := a.StartedAt.Add(a.Latency)
+			var delivered int64
+			if o.Status == DeliveryDelivered {
+				delivered = micros(at)
+			}
+			args = append(args, a.DeliveryID, o.Status, o.LeaseOwner, a.N, micros(o.NextAttemptAt), micros(at), delivered, a.StatusCode, a.Error)
+		}
+		rows, err := c.query(ctx, finishSQLiteUpdate(size), args...)
+		if err != nil {
+			return 0, fmt.Errorf("store: finish webhook attempts: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return 0, fmt.Errorf("store: finish webhook attempts: %w", err)
+			}
+			done[id] = true
+		}
+		if err := rows.Close(); err != nil {
+			return 0, fmt.Errorf("store: finish webhook attempts: %w", err)
+		}
+	}
+	recorded := make([]WebhookAttempt, 0, len(done))
+	for _, o := range os {
+		if done[o.Attempt.DeliveryID] {
+			recorded = append(recorded, o.Attempt)
+		}
+	}
+	rest2 := recorded
+	for _, size := range finishChunks(len(recorded)) {
+		chunk := rest2[:size]
+		rest2 = rest2[size:]
+		args = args[:0]
+		for _, a := range chunk {
+			args = append(args, a.DeliveryID, a.N, micros(a.StartedAt), a.Latency.Microseconds(), a.StatusCode, a.Error, a.ResponseHead, a.Node)
+		}
+		if _, err := c.exec(ctx, finishSQLiteInsert(size), args...); err != nil {
+			return 0, fmt.Errorf("store: insert webhook attempts: %w", err)
+		}
+	}
+	return len(recorded), nil
+}
+
+// FinishWebhookAttempts records a batch of outcomes on its own, atomically:
+// one statement outside any transaction on PostgreSQL (one round trip),
+// one transaction on SQLite.
+func (s *Store) FinishWebhookAttempts(ctx context.Context, os []WebhookOutcome) (int, error) {
+	if s.engine == Postgres {
+		return Conn{q: s.write, pg: true}.FinishWebhookAttempts(ctx, os)
+	}
+	var n int
+	err := s.Tx(ctx, func(c Conn) error {
+		var err error
+		n, err = c.FinishWebhookAttempts(ctx, os)
+		return err
+	})
+	return n, err
+}
+
+// WebhookClaimer claims due deliveries for one dispatcher. On PostgreSQL it
+// keeps a session of its own whose settings suit the claim (the planner
+// walks the due index instead of sorting the queue; a claim lost in a
+// crash leaves its rows pending, which is safe, so its commit need not
+// wait for the disk), so a claim is one statement and one round trip.
+type WebhookClaimer struct {
+	s    *Store
+	mu   sync.Mutex
+	conn *sql.Conn // PostgreSQL; nil until first used or after an error
+}
+
+// WebhookClaimer returns a claimer; Close it when done.
+func (s *Store) WebhookClaimer() *WebhookClaimer { return &WebhookClaimer{s: s} }
+
+// claimSession is what a claimer's PostgreSQL session is set to. Without
+// fresh statistics the planner bitmap-scans and sorts the whole queue; the
+// due index already yields rows in order.
+const claimSession = `SELECT set_config('enable_bitmapscan', 'off', false), set_config('enable_seqscan', 'off', false),
+	set_config('synchronous_commit', 'off', false)`
+
+func (w *WebhookClaimer) session(ctx context.Context) (Conn, error) {
+	if w.conn == nil {
+		conn, err := w.s.write.Conn(ctx)
+		if err != nil {
+			return Conn{}, err
+		}
+		if _, err := conn.ExecContext(ctx, claimSession); err != nil {
+			discardConn(conn)
+			return Conn{}, err
+		}
+		w.conn = conn
+	}
+	return Conn{q: w.conn, pg: true}, nil
+}
+
+// discardConn closes a session instead of returning it, with its
+// settings, to the pool.
+func discardConn(conn *sql.Conn) {
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	_ = conn.Close()
+}
+
+func (w *WebhookClaimer) drop() {
+	if w.conn != nil {
+		discardConn(w.conn)
+		w.conn = nil
+	}
+}
+
+// Claim is ClaimWebhookDeliveries in a transaction of its own (on
+// PostgreSQL a single statement on the claimer's session).
+func (w *WebhookClaimer) Claim(ctx context.Context, owner string, now, leaseUntil time.Time, limit int, skip []string) ([]WebhookDelivery, error) {
+	if w.s.engine != Postgres {
+		var out []WebhookDelivery
+		err := w.s.Tx(ctx, func(c Conn) error {
+			var err error
+			out, err = c.ClaimWebhookDeliveries(ctx, owner, now, leaseUntil, limit, skip)
+			return err
+		})
+		return out, err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c, err := w.session(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: claim webhook deliveries: %w", err)
+	}
+	out, err := c.claimWebhookDeliveries(ctx, owner, now, leaseUntil, limit, skip)
+	if err != nil {
+		w.drop()
+	}
+	return out, err
+}
+
+// NextDue is NextWebhookDue (on PostgreSQL on the claimer's session).
+func (w *WebhookClaimer) NextDue(ctx context.Context) (time.Time, error) {
+	if w.s.engine != Postgres {
+		return w.s.Read().NextWebhookDue(ctx)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c, err := w.session(ctx)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store: next webhook due: %w", err)
+	}
+	t, err := c.NextWebhookDue(ctx)
+	if err != nil {
+		w.drop()
+	}
+	return t, err
+}
+
+// Close gives the claimer's session up.
+func (w *WebhookClaimer) Close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.drop()
 }

@@ -31,6 +31,7 @@ const groupCommitWindow = 3 * time.Millisecond
 type dispatcher struct {
 	e       *Engine
 	client  *http.Client
+	claimer *store.WebhookClaimer
 	wake    chan struct{}
 	results chan result
 	maxHeld int
@@ -106,6 +107,7 @@ func newDispatcher(e *Engine) *dispatcher {
 		client: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse // redirects are not followed
 		}},
+		claimer:     e.store.WebhookClaimer(),
 		wake:        make(chan struct{}, 1),
 		results:     make(chan result, maxHeld+o.BatchSize),
 		maxHeld:     maxHeld,
@@ -163,6 +165,7 @@ func (d *dispatcher) stop(ctx context.Context) error {
 	<-d.bgDone
 	d.cancelSends()
 	d.client.CloseIdleConnections()
+	d.claimer.Close()
 	return err
 }
 
@@ -191,7 +194,7 @@ func (d *dispatcher) claimLoop() {
 		wait := o.PollInterval
 		if err == nil && want > 0 {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			next, err := d.e.store.Read().NextWebhookDue(ctx)
+			next, err := d.claimer.NextDue(ctx)
 			cancel()
 			if err == nil && !next.IsZero() {
 				if until := time.Until(next); until > 0 && until < wait {
@@ -247,12 +250,7 @@ func (d *dispatcher) claim(n int) (int, error) {
 	defer cancel()
 	now := time.Now()
 	skip := d.saturated()
-	var rows []store.WebhookDelivery
-	err := d.e.store.Tx(ctx, func(c store.Conn) error {
-		var err error
-		rows, err = c.ClaimWebhookDeliveries(ctx, d.e.opts.Node, now, now.Add(d.e.opts.LeaseDuration), n, skip)
-		return err
-	})
+	rows, err := d.claimer.Claim(ctx, d.e.opts.Node, now, now.Add(d.e.opts.LeaseDuration), n, skip)
 	if err != nil {
 		return 0, err
 	}
@@ -438,10 +436,31 @@ func (d *dispatcher) flush(batch []result) {
 			healthBySub[r.sub.ID] = health{sub: r.sub, ok: s >= 200 && s < 300}
 		}
 	}
+	// The common case — every result an attempt, no endpoint changing
+	// state — is one statement on its own (one round trip on PostgreSQL).
+	simple := true
+	var outcomes []store.WebhookOutcome
+	for _, r := range batch {
+		if r.kind != attempted {
+			simple = false
+			break
+		}
+		outcomes = append(outcomes, r.outcome)
+	}
+	for id, h := range healthBySub {
+		if !h.ok || d.failing[id] || !h.sub.FailingSince.IsZero() {
+			simple = false
+		}
+	}
 	var disabled []string
 	var lost int
 	record := func(ctx context.Context) error {
 		disabled, lost = nil, 0
+		if simple {
+			recorded, err := d.e.store.FinishWebhookAttempts(ctx, outcomes)
+			lost = len(outcomes) - recorded
+			return err
+		}
 		return d.e.store.Tx(ctx, func(c store.Conn) error {
 			var outcomes []store.WebhookOutcome
 			for _, r := range batch {
