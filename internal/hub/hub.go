@@ -79,7 +79,10 @@ func (h *Hub) AddTxHook(hook TxHook) {
 
 // write runs fn in one transaction, runs the hooks on its changes, commits,
 // then publishes the changes. Calls on one chat are serialized on this node
-// so the bus sees them in commit order.
+// so the bus sees them in commit order. fn may run more than once (a group
+// commit's rolled-back first attempt, see groupcommit.go): it must assign
+// what it hands back to its caller, not accumulate it, and change nothing
+// outside the transaction.
 func (h *Hub) write(ctx context.Context, chatID string, fn func(c store.Conn) ([]core.Change, error)) ([]core.Change, error) {
 	if chatID != "" {
 		mu := &h.locks[maphash.String(h.seed, chatID)%uint64(len(h.locks))]

@@ -185,6 +185,19 @@ type Conn struct {
 	pg    bool
 	stmts *stmtCache // nil: send query text
 	tx    *sql.Tx    // set inside a transaction that uses stmts
+
+	detached bool // statements ignore their context's cancellation (Detached)
+}
+
+// Detached returns the Conn with its statements detached from their
+// context's cancellation (the context's values are kept). A transaction
+// shared by several callers uses it: on SQLite an interrupted write
+// statement rolls the whole transaction back, so one caller giving up must
+// not interrupt a statement. It also spares the driver a goroutine per
+// statement that watches the context.
+func (c Conn) Detached() Conn {
+	c.detached = true
+	return c
 }
 
 // Read returns a Conn on the read pool, for queries outside a transaction.
@@ -213,6 +226,9 @@ func (s *Store) Tx(ctx context.Context, fn func(Conn) error) error {
 }
 
 func (c Conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if c.detached {
+		ctx = context.WithoutCancel(ctx)
+	}
 	if st := c.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -220,6 +236,9 @@ func (c Conn) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 }
 
 func (c Conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if c.detached {
+		ctx = context.WithoutCancel(ctx)
+	}
 	if st := c.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -227,6 +246,9 @@ func (c Conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 }
 
 func (c Conn) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if c.detached {
+		ctx = context.WithoutCancel(ctx)
+	}
 	if st := c.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
