@@ -36,16 +36,17 @@ type dispatcher struct {
 	results chan result
 	maxHeld int
 
-	// recording is held by a claim and by a flush from its transaction to
-	// the update of held, so a claim never sees a row recorded as pending
-	// that is still marked held (it would be skipped and stay in flight).
-	recording sync.Mutex
-
-	mu       sync.Mutex
-	held     map[string]bool // deliveries claimed by this node and not yet recorded
-	hosts    map[string]*hostQueue
-	active   int // requests under way
-	stopping bool
+	mu   sync.Mutex
+	held map[string]bool // deliveries claimed by this node and not yet recorded
+	// reclaimed holds deliveries a claim returned while this node still
+	// held them: claims and flushes run concurrently, so a claim may see a
+	// row a flush has just made pending again before the flush lets go of
+	// it (or, rarely, a row whose lease ran out while it waited here). The
+	// flush of the held copy settles which copy is current.
+	reclaimed map[string]store.WebhookDelivery
+	hosts     map[string]*hostQueue
+	active    int // requests under way
+	stopping  bool
 
 	failing map[string]bool // subscriptions this node marked failing (completeLoop only)
 
@@ -112,6 +113,7 @@ func newDispatcher(e *Engine) *dispatcher {
 		results:     make(chan result, maxHeld+o.BatchSize),
 		maxHeld:     maxHeld,
 		held:        map[string]bool{},
+		reclaimed:   map[string]store.WebhookDelivery{},
 		hosts:       map[string]*hostQueue{},
 		failing:     map[string]bool{},
 		sendCtx:     sendCtx,
@@ -244,8 +246,6 @@ func (d *dispatcher) saturated() []string {
 }
 
 func (d *dispatcher) claim(n int) (int, error) {
-	d.recording.Lock()
-	defer d.recording.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	now := time.Now()
@@ -257,32 +257,45 @@ func (d *dispatcher) claim(n int) (int, error) {
 	for _, r := range rows {
 		d.mu.Lock()
 		if d.held[r.ID] {
-			// Our own lease ran out while it waited here; the copy in hand
-			// records it (same owner, same attempt number).
+			d.reclaimed[r.ID] = r // settled by the flush of the copy in hand
 			d.mu.Unlock()
 			continue
 		}
 		d.held[r.ID] = true
 		d.mu.Unlock()
-		sub, err := d.e.subscription(ctx, r.SubscriptionID)
-		switch {
-		case core.IsCode(err, core.ENotFound):
-			d.results <- result{kind: killed, d: r, reason: "subscription deleted"}
-		case err != nil:
-			d.e.log.Warn("webhook subscription unavailable", "subscription", r.SubscriptionID, "err", err)
-			d.results <- result{kind: released, d: r}
-		case !sub.Enabled():
-			d.results <- result{kind: killed, d: r, reason: "endpoint disabled"}
-		default:
-			d.schedule(job{d: r, sub: sub})
+		if res, ok := d.take(ctx, r); !ok {
+			d.results <- res
 		}
 	}
 	return len(rows), nil
 }
 
-func (d *dispatcher) schedule(j job) {
+// take schedules a held delivery for sending, or returns what becomes of
+// it instead (false).
+func (d *dispatcher) take(ctx context.Context, r store.WebhookDelivery) (result, bool) {
+	sub, err := d.e.subscription(ctx, r.SubscriptionID)
+	switch {
+	case core.IsCode(err, core.ENotFound):
+		return result{kind: killed, d: r, reason: "subscription deleted"}, false
+	case err != nil:
+		d.e.log.Warn("webhook subscription unavailable", "subscription", r.SubscriptionID, "err", err)
+		return result{kind: released, d: r}, false
+	case !sub.Enabled():
+		return result{kind: killed, d: r, reason: "endpoint disabled"}, false
+	}
+	if !d.schedule(job{d: r, sub: sub}) {
+		return result{kind: released, d: r, sub: sub}, false
+	}
+	return result{}, true
+}
+
+// schedule queues a job for its host; false when the dispatcher is stopping.
+func (d *dispatcher) schedule(j job) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.stopping {
+		return false
+	}
 	h := d.hosts[j.sub.host]
 	if h == nil {
 		h = &hostQueue{subs: map[string]int{}}
@@ -291,6 +304,7 @@ func (d *dispatcher) schedule(j job) {
 	h.queue = append(h.queue, j)
 	h.subs[j.sub.ID]++
 	d.pumpLocked()
+	return true
 }
 
 // pumpLocked starts queued requests while the global and per-host limits allow.
@@ -399,16 +413,30 @@ func cleanText(b []byte) string {
 func (d *dispatcher) completeLoop() {
 	defer close(d.compDone)
 	batchSize := d.e.opts.BatchSize
-	for r := range d.results {
+	var carry []result // results of reclaimed deliveries that will not be sent
+	closed := false
+	for {
+		var batch []result
+		if len(carry) > 0 {
+			batch, carry = carry, nil
+		} else if closed {
+			return
+		} else {
+			r, ok := <-d.results
+			if !ok {
+				return
+			}
+			batch = []result{r}
+		}
 		// Group commit: gather what arrives within a few milliseconds, so
 		// a busy dispatcher records many outcomes per transaction.
-		batch := []result{r}
 		window := time.NewTimer(groupCommitWindow)
 	gather:
-		for len(batch) < batchSize {
+		for !closed && len(batch) < batchSize {
 			select {
 			case r2, ok := <-d.results:
 				if !ok {
+					closed = true
 					break gather
 				}
 				batch = append(batch, r2)
@@ -417,7 +445,7 @@ func (d *dispatcher) completeLoop() {
 			}
 		}
 		window.Stop()
-		d.flush(batch)
+		carry = d.flush(batch)
 	}
 }
 
@@ -426,7 +454,9 @@ type health struct {
 	ok  bool
 }
 
-func (d *dispatcher) flush(batch []result) {
+// flush records a batch and returns the results of reclaimed deliveries
+// that it could not schedule (to record next).
+func (d *dispatcher) flush(batch []result) []result {
 	o := d.e.opts
 	now := time.Now().UTC()
 	healthBySub := map[string]health{}
@@ -517,8 +547,6 @@ func (d *dispatcher) flush(batch []result) {
 			return nil
 		})
 	}
-	d.recording.Lock()
-	defer d.recording.Unlock()
 	var err error
 	for i, wait := range []time.Duration{0, 100 * time.Millisecond, time.Second, 5 * time.Second} {
 		time.Sleep(wait)
@@ -561,12 +589,36 @@ func (d *dispatcher) flush(batch []result) {
 			}
 		}
 	}
+	var again []store.WebhookDelivery
 	d.mu.Lock()
 	for _, r := range batch {
 		delete(d.held, r.d.ID)
+		rc, ok := d.reclaimed[r.d.ID]
+		if !ok {
+			continue
+		}
+		delete(d.reclaimed, r.d.ID)
+		// The claimed copy is current when this flush did not touch the
+		// row (it failed), when it gave the row back (released), or when
+		// it was claimed after this attempt was recorded. Otherwise it was
+		// claimed before (its lease ran out while it waited here) and this
+		// flush has recorded the attempt over it: it is stale.
+		if err != nil || r.kind == released || (r.kind == attempted && rc.Attempts >= r.outcome.Attempt.N) {
+			d.held[rc.ID] = true
+			again = append(again, rc)
+		}
 	}
 	d.mu.Unlock()
+	var carry []result
+	for _, rc := range again {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if res, ok := d.take(ctx, rc); !ok {
+			carry = append(carry, res)
+		}
+		cancel()
+	}
 	d.notify() // room freed; an ordered delivery's successor may be due
+	return carry
 }
 
 // background reloads subscriptions (other nodes change them) and prunes
