@@ -48,13 +48,15 @@
 //
 // # Concurrency and memory
 //
-// Each websocket costs one goroutine (its reader, which also runs the
-// handlers for that socket, in frame order) plus a writer goroutine that
-// exists only while frames are queued; the hijacked connection gets 1 KiB
-// buffers instead of net/http's 4 KiB ones, the outbound queue holds no
-// buffer while idle and the rate limiter is created on the first frame
-// (BenchmarkIdleJoinedWebsocketMemory measures about 17 KiB per idle joined
-// websocket, stack included). Long-poll
+// Each websocket costs one goroutine (its reader) plus a writer goroutine
+// that exists only while frames are queued. The reader hands each frame to
+// a small pool of long-lived workers and waits for it to be handled
+// (frames.go), so a socket's handlers run one at a time in frame order while
+// the deep stacks of handling stay on the workers, not on every idle
+// reader. The hijacked connection gets 1 KiB buffers instead of net/http's
+// 4 KiB ones, the outbound queue holds no buffer while idle and the rate
+// limiter is created on the first frame (BenchmarkIdleJoinedWebsocketMemory
+// measures about 13 KiB per idle joined websocket, stack included). Long-poll
 // sessions cost no goroutine between requests. Handlers for different
 // sockets run concurrently; a handler that blocks delays only its own socket.
 package phoenix

@@ -36,6 +36,8 @@ type Server struct {
 
 	sessionsMu sync.Mutex
 	sessions   map[string]*lpSession
+
+	frames *frameRunner // handles websocket frames off the readers' stacks
 }
 
 type prefixRoute struct {
@@ -55,6 +57,7 @@ func NewServer(cfg Config, logger *slog.Logger) *Server {
 		topics:   make(map[string]map[*Channel]struct{}),
 		sockets:  make(map[*Socket]struct{}),
 		sessions: make(map[string]*lpSession),
+		frames:   newFrameRunner(),
 	}
 }
 

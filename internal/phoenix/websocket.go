@@ -65,7 +65,7 @@ func (s *Server) serveWebsocket(w http.ResponseWriter, r *http.Request) {
 		return // Accept has written the HTTP error
 	}
 	conn.SetReadLimit(s.cfg.MaxFrameSize)
-	t := &wsConn{conn: conn, writeTimeout: s.cfg.WriteTimeout, idleTimeout: s.cfg.IdleTimeout}
+	t := &wsConn{conn: conn, writeTimeout: s.cfg.WriteTimeout, idleTimeout: s.cfg.IdleTimeout, handled: make(chan struct{}, 1)}
 	t.sock = s.newSocket(proto, info, assigns, t)
 	if !s.addSocket(t.sock) {
 		_ = conn.Close(websocket.StatusGoingAway, ReasonServerShutdown)
@@ -154,6 +154,7 @@ type wsConn struct {
 	writeTimeout time.Duration
 	idleTimeout  time.Duration
 	writing      atomic.Bool
+	handled      chan struct{} // the frame runner signals a handled frame (see frames.go)
 }
 
 func (t *wsConn) readLoop() {
@@ -173,7 +174,7 @@ func (t *wsConn) readLoop() {
 			sock.logger().Warn("phoenix: ignoring binary frame", "size", len(data))
 			continue
 		}
-		sock.handleFrame(data)
+		sock.srv.frames.run(sock, data, t.handled)
 	}
 	idle.Stop()
 	sock.close(reason)
