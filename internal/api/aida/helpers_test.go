@@ -11,86 +11,30 @@ import (
 	"mime/multipart"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/coder/websocket"
 
 	"switchboard/internal/app"
 	"switchboard/internal/apptest"
 	"switchboard/internal/core"
 	"switchboard/internal/hub"
+	"switchboard/internal/phoenix/phoenixtest"
 )
 
 // frame is a decoded V2 frame.
-type frame struct {
-	JoinRef, Ref, Topic, Event string
-	Payload                    json.RawMessage
-}
+type frame = phoenixtest.Frame
 
-// client is a minimal Phoenix V2 websocket client speaking raw frames.
-type client struct {
-	t    testing.TB
-	conn *websocket.Conn
-	mu   sync.Mutex
-	ref  int
-	in   chan frame
-}
+// client is a Phoenix V2 websocket client speaking raw frames.
+type client struct{ *phoenixtest.Client }
 
-func dial(t testing.TB, a *app.App) *client {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, _, err := websocket.Dial(ctx, "ws://"+a.Addr()+"/socket/websocket?vsn=2.0.0", nil)
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	c := &client{t: t, conn: conn, in: make(chan frame, 256)}
-	go c.read()
-	t.Cleanup(func() { conn.Close(websocket.StatusNormalClosure, "") })
-	return c
-}
-
-func (c *client) read() {
-	defer close(c.in)
-	for {
-		_, data, err := c.conn.Read(context.Background())
-		if err != nil {
-			return
-		}
-		var arr []json.RawMessage
-		if err := json.Unmarshal(data, &arr); err != nil || len(arr) != 5 {
-			c.t.Errorf("bad frame from server: %s", data)
-			return
-		}
-		var f frame
-		_ = json.Unmarshal(arr[0], &f.JoinRef)
-		_ = json.Unmarshal(arr[1], &f.Ref)
-		_ = json.Unmarshal(arr[2], &f.Topic)
-		_ = json.Unmarshal(arr[3], &f.Event)
-		f.Payload = arr[4]
-		c.in <- f
-	}
-}
+func dial(t testing.TB, a *app.App) *client { return &client{phoenixtest.Dial(t, a.Addr())} }
 
 // raw sends a text frame as is.
-func (c *client) raw(s string) {
-	c.t.Helper()
-	if err := c.conn.Write(context.Background(), websocket.MessageText, []byte(s)); err != nil {
-		c.t.Fatalf("write: %v", err)
-	}
-}
+func (c *client) raw(s string) { c.Raw(s) }
 
 // push sends an event and returns its ref. payload is raw JSON.
 func (c *client) push(topic, event, payload string) string {
-	c.t.Helper()
-	c.mu.Lock()
-	c.ref++
-	ref := fmt.Sprint(c.ref)
-	c.mu.Unlock()
-	c.raw(fmt.Sprintf(`["1",%q,%q,%q,%s]`, ref, topic, event, payload))
-	return ref
+	return c.Push("1", topic, event, json.RawMessage(payload))
 }
 
 // reply is a phx_reply payload.
@@ -99,74 +43,43 @@ type reply struct {
 	Response map[string]any `json:"response"`
 }
 
-// next returns the next frame that satisfies match, failing after 5 s.
-func (c *client) next(match func(frame) bool) frame {
-	c.t.Helper()
-	timeout := time.After(5 * time.Second)
-	for {
-		select {
-		case f, ok := <-c.in:
-			if !ok {
-				c.t.Fatalf("connection closed while waiting")
-			}
-			if match(f) {
-				return f
-			}
-		case <-timeout:
-			c.t.Fatalf("no matching frame within 5s")
-		}
-	}
-}
+// next returns the next frame that satisfies match.
+func (c *client) next(match func(frame) bool) frame { return c.Next(match) }
 
 func (c *client) replyTo(ref string) reply {
-	c.t.Helper()
-	f := c.next(func(f frame) bool { return f.Event == "phx_reply" && f.Ref == ref })
+	c.TB().Helper()
+	f := c.Next(func(f frame) bool { return f.Event == "phx_reply" && f.Ref == ref })
 	var r reply
 	if err := json.Unmarshal(f.Payload, &r); err != nil {
-		c.t.Fatalf("reply: %v", err)
+		c.TB().Fatalf("reply %s: %v", f.Payload, err)
 	}
 	return r
 }
 
 // call pushes and waits for the reply.
 func (c *client) call(topic, event, payload string) reply {
-	c.t.Helper()
 	return c.replyTo(c.push(topic, event, payload))
 }
 
 func (c *client) join(botID, token string) reply {
-	c.t.Helper()
 	return c.call("bot:"+botID, "phx_join", fmt.Sprintf(`{"access_token":%q}`, token))
 }
 
 // btu waits for a btu_msg of a session and returns its text.
 func (c *client) btu(botID, session string) string {
-	c.t.Helper()
-	f := c.next(func(f frame) bool {
+	c.TB().Helper()
+	f := c.Next(func(f frame) bool {
 		return f.Event == "btu_msg" && f.Topic == "bot:"+botID && strings.Contains(string(f.Payload), session)
 	})
 	var p struct{ Session, Text string }
 	if err := json.Unmarshal(f.Payload, &p); err != nil {
-		c.t.Fatal(err)
+		c.TB().Fatal(err)
 	}
 	return p.Text
 }
 
 // quiet asserts no frame matching match arrives within d.
-func (c *client) quiet(d time.Duration, match func(frame) bool) {
-	c.t.Helper()
-	timeout := time.After(d)
-	for {
-		select {
-		case f, ok := <-c.in:
-			if ok && match(f) {
-				c.t.Fatalf("unexpected frame %+v %s", f, f.Payload)
-			}
-		case <-timeout:
-			return
-		}
-	}
-}
+func (c *client) quiet(d time.Duration, match func(frame) bool) { c.Quiet(d, match) }
 
 func mustOK(t testing.TB, r reply) map[string]any {
 	t.Helper()

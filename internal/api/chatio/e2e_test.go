@@ -1,85 +1,36 @@
 package chatio_test
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
 	"testing"
-	"time"
-
-	"github.com/coder/websocket"
 
 	"switchboard/internal/app"
+	"switchboard/internal/phoenix/phoenixtest"
 	"switchboard/internal/store/storetest"
 )
 
 // customer is a chat widget on the AIDA websocket (Phoenix V2 frames).
-type customer struct {
-	t    *testing.T
-	conn *websocket.Conn
-	ref  int
-	in   chan []json.RawMessage
-}
+type customer struct{ *phoenixtest.Client }
 
 func dialCustomer(t *testing.T, a *app.App) *customer {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, _, err := websocket.Dial(ctx, "ws://"+a.Addr()+"/socket/websocket?vsn=2.0.0", nil)
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	c := &customer{t: t, conn: conn, in: make(chan []json.RawMessage, 64)}
-	go func() {
-		defer close(c.in)
-		for {
-			_, data, err := conn.Read(context.Background())
-			if err != nil {
-				return
-			}
-			var f []json.RawMessage
-			if json.Unmarshal(data, &f) == nil && len(f) == 5 {
-				c.in <- f
-			}
-		}
-	}()
-	t.Cleanup(func() { conn.Close(websocket.StatusNormalClosure, "") })
-	return c
+	return &customer{phoenixtest.Dial(t, a.Addr())}
 }
 
 // push sends an event and returns its ref.
 func (c *customer) push(topic, event string, payload any) string {
-	c.t.Helper()
-	c.ref++
-	ref := fmt.Sprint(c.ref)
-	frame, _ := json.Marshal([]any{"1", ref, topic, event, payload})
-	if err := c.conn.Write(context.Background(), websocket.MessageText, frame); err != nil {
-		c.t.Fatal(err)
+	c.TB().Helper()
+	body, err := json.Marshal(payload)
+	if err != nil {
+		c.TB().Fatal(err)
 	}
-	return ref
+	return c.Push("1", topic, event, body)
 }
 
 // await returns the payload of the next frame with the given event (and
 // ref, when set).
 func (c *customer) await(event, ref string) json.RawMessage {
-	c.t.Helper()
-	timeout := time.After(10 * time.Second)
-	for {
-		select {
-		case f, ok := <-c.in:
-			if !ok {
-				c.t.Fatalf("socket closed waiting for %s", event)
-			}
-			var ev, r string
-			_ = json.Unmarshal(f[3], &ev)
-			_ = json.Unmarshal(f[1], &r)
-			if ev == event && (ref == "" || r == ref) {
-				return f[4]
-			}
-		case <-timeout:
-			c.t.Fatalf("no %s within 10s", event)
-		}
-	}
+	c.TB().Helper()
+	return c.Next(func(f phoenixtest.Frame) bool { return f.Event == event && (ref == "" || f.Ref == ref) }).Payload
 }
 
 // TestBotAnswersWebsocketCustomer is the acceptance test: a bot

@@ -4,134 +4,54 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/coder/websocket"
 
 	"switchboard/internal/app"
 	"switchboard/internal/apptest"
 	"switchboard/internal/core"
 	"switchboard/internal/hub"
+	"switchboard/internal/phoenix/phoenixtest"
 )
 
 // frame is a decoded Phoenix V2 frame.
-type frame struct {
-	JoinRef, Ref, Topic, Event string
-	Payload                    json.RawMessage
-}
+type frame = phoenixtest.Frame
 
-// client is a minimal Phoenix V2 websocket client.
-type client struct {
-	t    testing.TB
-	conn *websocket.Conn
-	mu   sync.Mutex
-	ref  int
-	in   chan frame
-	refs map[string]string // topic → join ref
-}
+// client is a Phoenix V2 websocket client.
+type client struct{ *phoenixtest.Client }
 
-func dial(t testing.TB, a *app.App) *client {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, _, err := websocket.Dial(ctx, "ws://"+a.Addr()+"/socket/websocket?vsn=2.0.0", nil)
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	c := &client{t: t, conn: conn, in: make(chan frame, 256), refs: map[string]string{}}
-	go c.read()
-	t.Cleanup(func() { conn.Close(websocket.StatusNormalClosure, "") })
-	return c
-}
+func dial(t testing.TB, a *app.App) *client { return &client{phoenixtest.Dial(t, a.Addr())} }
 
-func (c *client) read() {
-	defer close(c.in)
-	for {
-		_, data, err := c.conn.Read(context.Background())
-		if err != nil {
-			return
-		}
-		var arr []json.RawMessage
-		if err := json.Unmarshal(data, &arr); err != nil || len(arr) != 5 {
-			return
-		}
-		var f frame
-		_ = json.Unmarshal(arr[0], &f.JoinRef)
-		_ = json.Unmarshal(arr[1], &f.Ref)
-		_ = json.Unmarshal(arr[2], &f.Topic)
-		_ = json.Unmarshal(arr[3], &f.Event)
-		f.Payload = arr[4]
-		c.in <- f
-	}
-}
-
-// send sends an event and returns its ref.
+// send sends an event (in the topic's current join) and returns its ref.
 func (c *client) send(topic, event string, payload any) string {
-	c.t.Helper()
-	c.mu.Lock()
-	c.ref++
-	ref := fmt.Sprint(c.ref)
-	if event == "phx_join" {
-		c.refs[topic] = ref
+	c.TB().Helper()
+	body, err := json.Marshal(payload)
+	if err != nil {
+		c.TB().Fatal(err)
 	}
-	joinRef := c.refs[topic]
-	c.mu.Unlock()
-	body, _ := json.Marshal(payload)
-	msg := fmt.Sprintf(`[%q,%q,%q,%q,%s]`, joinRef, ref, topic, event, body)
-	if err := c.conn.Write(context.Background(), websocket.MessageText, []byte(msg)); err != nil {
-		c.t.Fatalf("write: %v", err)
-	}
-	return ref
+	return c.Push("", topic, event, body)
 }
 
 // reply waits for the reply to ref: status and response.
-func (c *client) reply(ref string) (string, json.RawMessage) {
-	c.t.Helper()
-	f := c.await(func(f frame) bool { return f.Event == "phx_reply" && f.Ref == ref })
-	var p struct {
-		Status   string          `json:"status"`
-		Response json.RawMessage `json:"response"`
-	}
-	_ = json.Unmarshal(f.Payload, &p)
-	return p.Status, p.Response
-}
+func (c *client) reply(ref string) (string, json.RawMessage) { return c.Reply(ref) }
 
 // join joins topic with params and returns the reply.
 func (c *client) join(topic string, params any) (string, json.RawMessage) {
-	c.t.Helper()
+	c.TB().Helper()
 	return c.reply(c.send(topic, "phx_join", params))
 }
 
-// await returns the first frame matching ok, skipping others, within 5s.
-func (c *client) await(ok func(frame) bool) frame {
-	c.t.Helper()
-	timeout := time.After(5 * time.Second)
-	for {
-		select {
-		case f, open := <-c.in:
-			if !open {
-				c.t.Fatalf("connection closed")
-			}
-			if ok(f) {
-				return f
-			}
-		case <-timeout:
-			c.t.Fatalf("timed out waiting for a frame")
-		}
-	}
-}
+// await returns the first frame matching ok, skipping others.
+func (c *client) await(ok func(frame) bool) frame { return c.Next(ok) }
 
 // push waits for a push of event whose payload satisfies ok (nil: any).
 func (c *client) push(event string, ok func(map[string]any) bool) map[string]any {
-	c.t.Helper()
+	c.TB().Helper()
 	var out map[string]any
-	c.await(func(f frame) bool {
+	c.Next(func(f frame) bool {
 		if f.Event != event {
 			return false
 		}
@@ -148,21 +68,7 @@ func (c *client) push(event string, ok func(map[string]any) bool) map[string]any
 
 // none checks that no push of event arrives within d.
 func (c *client) none(event string, d time.Duration) {
-	c.t.Helper()
-	timeout := time.After(d)
-	for {
-		select {
-		case f, open := <-c.in:
-			if !open {
-				return
-			}
-			if f.Event == event {
-				c.t.Fatalf("unexpected %s push: %s", event, f.Payload)
-			}
-		case <-timeout:
-			return
-		}
-	}
+	c.Quiet(d, func(f frame) bool { return f.Event == event })
 }
 
 // world is an app with one group, two agents in it and a customer.
