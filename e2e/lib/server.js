@@ -25,10 +25,11 @@ export function freePort () {
 }
 
 // Server is one switchboard process on a fixed port and database, which
-// survives stop/start (the restart test).
+// survives stop/start (the restart test). It runs with -echo-bots; later
+// flags in extraArgs win (e.g. -echo-bots=false).
 export class Server {
-  constructor ({ extraArgs = [] } = {}) {
-    this.dir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-e2e-'))
+  constructor ({ extraArgs = [], tmpPrefix = 'switchboard-e2e-' } = {}) {
+    this.dir = mkdtempSync(path.join(os.tmpdir(), tmpPrefix))
     this.db = 'sqlite:' + path.join(this.dir, 'switchboard.db')
     this.extraArgs = extraArgs
     this.proc = null
@@ -55,6 +56,22 @@ export class Server {
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
     throw new Error('switchboard did not become healthy:\n' + this.log.join(''))
+  }
+
+  // logRecord waits up to ms for a JSON log line (-log-format json) that
+  // satisfies match and returns it.
+  async logRecord (match, ms = 5000) {
+    const deadline = Date.now() + ms
+    for (;;) {
+      for (const line of this.log.join('').split('\n')) {
+        try {
+          const rec = JSON.parse(line)
+          if (match(rec)) return rec
+        } catch {}
+      }
+      if (Date.now() > deadline) throw new Error('no matching log line:\n' + this.log.join(''))
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
   }
 
   // stop sends SIGTERM (a graceful shutdown) and waits for the exit.

@@ -3,61 +3,28 @@
 // (never a downloaded browser), a proxy that refuses websockets, and the
 // screenshot folder. One DemoServer per test file (or per test): each has
 // its own port and database.
-import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs'
+import { mkdirSync, existsSync } from 'node:fs'
 import http from 'node:http'
-import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
-import { bin, freePort } from '../../lib/server.js'
+import { Server, freePort } from '../../lib/server.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 export const artifactsDir = path.join(here, '..', '..', 'artifacts')
 export const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium'
 
-// DemoServer runs switchboard with the demo on. After start(): url,
-// widgetURL, consoleURL, agentToken, agentID, botID, groupID, wsToken.
-export class DemoServer {
+// DemoServer runs switchboard with the demo on (and no echo bots). After
+// start(): url, widgetURL, consoleURL, agentToken, agentID, botID, groupID,
+// wsToken, read from the demo's log line.
+export class DemoServer extends Server {
   constructor ({ extraArgs = [] } = {}) {
-    this.dir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-browser-'))
-    this.db = 'sqlite:' + path.join(this.dir, 'switchboard.db')
-    this.extraArgs = extraArgs
-    this.log = []
-    this.proc = null
+    super({ extraArgs: ['-echo-bots=false', '-demo', '-log-format', 'json', ...extraArgs], tmpPrefix: 'switchboard-browser-' })
   }
 
-  get url () { return `http://127.0.0.1:${this.port}` }
-
   async start () {
-    if (!this.port) this.port = await freePort()
-    const args = ['serve', '-addr', `127.0.0.1:${this.port}`, '-db', this.db, '-demo', '-log-format', 'json', ...this.extraArgs]
-    this.proc = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] })
-    this.exited = new Promise((resolve) => this.proc.once('exit', resolve))
-    const demo = new Promise((resolve) => {
-      let buf = ''
-      this.proc.stderr.on('data', (b) => {
-        const s = b.toString()
-        this.log.push(s)
-        buf += s
-        let i
-        while ((i = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, i)
-          buf = buf.slice(i + 1)
-          try {
-            const rec = JSON.parse(line)
-            if (rec.widget_url && rec.agent_token) resolve(rec)
-          } catch {}
-        }
-      })
-    })
-    const deadline = Date.now() + 20000
-    let rec
-    while (Date.now() < deadline && !rec) {
-      if (this.proc.exitCode !== null) throw new Error('switchboard exited:\n' + this.log.join(''))
-      rec = await Promise.race([demo, new Promise((resolve) => setTimeout(resolve, 100))])
-    }
-    if (!rec) throw new Error('no demo log line (widget_url, agent_token):\n' + this.log.join(''))
+    await super.start()
+    const rec = await this.logRecord((r) => r.widget_url && r.agent_token)
     this.widgetURL = rec.widget_url
     this.consoleURL = rec.console_url
     this.agentToken = rec.agent_token
@@ -65,24 +32,7 @@ export class DemoServer {
     this.botID = rec.bot_id
     this.groupID = rec.group_id
     this.wsToken = new URL(rec.widget_url).searchParams.get('token')
-    while (Date.now() < deadline) {
-      try {
-        if ((await fetch(this.url + '/healthz')).ok) return this
-      } catch {}
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
-    throw new Error('switchboard did not become healthy:\n' + this.log.join(''))
-  }
-
-  async stop () {
-    if (!this.proc || this.proc.exitCode !== null) return
-    this.proc.kill('SIGTERM')
-    await this.exited
-  }
-
-  async close () {
-    await this.stop()
-    rmSync(this.dir, { recursive: true, force: true })
+    return this
   }
 }
 
