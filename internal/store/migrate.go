@@ -5,6 +5,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -65,6 +66,12 @@ func (s *Store) migrations() ([]migration, error) {
 // applied. Concurrent callers on
 // PostgreSQL wait for each other (advisory lock).
 func (s *Store) Migrate(ctx context.Context) ([]int, error) {
+	return s.migrateTo(ctx, math.MaxInt)
+}
+
+// migrateTo is Migrate stopping after version last (tests of a migration
+// start from the schema before it).
+func (s *Store) migrateTo(ctx context.Context, last int) ([]int, error) {
 	ms, err := s.migrations()
 	if err != nil {
 		return nil, fmt.Errorf("store: migrations: %w", err)
@@ -97,7 +104,7 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 			return err
 		}
 		for _, m := range ms {
-			if done[m.version] {
+			if done[m.version] || m.version > last {
 				continue
 			}
 			for _, stmt := range splitStatements(m.sql) {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -14,7 +15,9 @@ import (
 	"switchboard/internal/core"
 )
 
-// Webhook delivery statuses.
+// Webhook delivery statuses. Only pending, delivered, failed and dead are
+// stored: a delivery in flight is a pending row under a lease that has not
+// run out (lease_owner, lease_until), so a claim rewrites no index.
 const (
 	DeliveryPending   = "pending"   // waiting for its first attempt or a retry
 	DeliveryInFlight  = "in_flight" // claimed by a dispatcher under a lease
@@ -33,11 +36,12 @@ type WebhookDelivery struct {
 	Target         string
 	Body           []byte
 	Ordered        bool
-	Status         string
+	Status         string // as read: a leased pending delivery reads as in_flight
 	Attempts       int
 	ReplayBase     int // attempts made before the last replay
 	NextAttemptAt  time.Time
 	LeaseOwner     string
+	LeaseUntil     time.Time // zero when not leased
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 	DeliveredAt    time.Time
@@ -45,58 +49,168 @@ type WebhookDelivery struct {
 	LastError      string
 }
 
-// InsertWebhookDelivery adds a delivery to the outbox.
+// waitingAt is the next_attempt_at of a delivery of an ordered
+// subscription that waits behind an earlier pending delivery of its chat:
+// past every due time, so claims never look at it (they would otherwise
+// rescan every waiting delivery each time). When the earlier one leaves
+// the queue, the dispatcher makes its successor due
+// (WebhookClaimer.Promote); SweepWebhookOrder catches what a crash between
+// the two left waiting.
+const waitingAt = math.MaxInt64
+
+// InsertWebhookDelivery adds a delivery to the outbox. A pending delivery
+// of an ordered subscription waits (see waitingAt) while an earlier one of
+// its chat is pending.
 func (c Conn) InsertWebhookDelivery(ctx context.Context, d WebhookDelivery) error {
-	_, err := c.exec(ctx, `INSERT INTO webhook_deliveries (id, subscription_id, chat_id, action, target, body, ordered, status, next_attempt_at, created_at, updated_at, last_error)
+	var err error
+	if d.Ordered && d.ChatID != "" && d.Status == DeliveryPending {
+		if c.pg {
+			// Until this transaction ends, the chat's successor cannot be
+			// promoted past what this insert saw (see Promote). A
+			// statement of its own: the insert's snapshot must come after
+			// the wait.
+			if _, err := c.exec(ctx, "SELECT pg_advisory_xact_lock_shared("+orderLockKey+")", d.SubscriptionID, d.ChatID); err != nil {
+				return fmt.Errorf("store: insert webhook delivery: %w", err)
+			}
+		}
+		_, err = c.exec(ctx, `INSERT INTO webhook_deliveries (id, subscription_id, chat_id, action, target, body, ordered, status, next_attempt_at, created_at, updated_at, last_error)
+		VALUES (?, ?, ?, ?, ?, ?, 1, 'pending', CASE WHEN EXISTS (SELECT 1 FROM webhook_deliveries p
+			WHERE p.subscription_id = ? AND p.chat_id = ? AND p.status = 'pending') THEN 9223372036854775807 ELSE CAST(? AS BIGINT) END, ?, ?, ?)`,
+			d.ID, d.SubscriptionID, d.ChatID, d.Action, d.Target, string(d.Body), d.SubscriptionID, d.ChatID,
+			micros(d.NextAttemptAt), micros(d.CreatedAt), micros(d.CreatedAt), d.LastError)
+	} else {
+		_, err = c.exec(ctx, `INSERT INTO webhook_deliveries (id, subscription_id, chat_id, action, target, body, ordered, status, next_attempt_at, created_at, updated_at, last_error)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		d.ID, d.SubscriptionID, d.ChatID, d.Action, d.Target, string(d.Body), boolInt(d.Ordered), d.Status,
-		micros(d.NextAttemptAt), micros(d.CreatedAt), micros(d.CreatedAt), d.LastError)
+			d.ID, d.SubscriptionID, d.ChatID, d.Action, d.Target, string(d.Body), boolInt(d.Ordered), d.Status,
+			micros(d.NextAttemptAt), micros(d.CreatedAt), micros(d.CreatedAt), d.LastError)
+	}
 	if err != nil {
 		return fmt.Errorf("store: insert webhook delivery: %w", err)
 	}
 	return nil
 }
 
-// SQLite without ANALYZE statistics prefers the status index and sorts the
-// whole queue; INDEXED BY keeps the claim on the due index.
-const claimSQLite = `UPDATE webhook_deliveries SET status = 'in_flight', lease_owner = ?, next_attempt_at = ?, updated_at = ?
-WHERE seq IN (
-	SELECT d.seq FROM webhook_deliveries d INDEXED BY webhook_deliveries_due
-	WHERE d.status IN ('pending', 'in_flight') AND d.next_attempt_at <= ?
-	  AND d.subscription_id NOT IN (SELECT value FROM json_each(?))
-	  AND (d.ordered = 0 OR d.chat_id = '' OR NOT EXISTS (
-		SELECT 1 FROM webhook_deliveries p
-		WHERE p.subscription_id = d.subscription_id AND p.chat_id = d.chat_id AND p.seq < d.seq
-		  AND p.status IN ('pending', 'in_flight')))
-	ORDER BY d.next_attempt_at LIMIT ?)
-RETURNING seq, id, subscription_id, chat_id, action, target, body, ordered, attempts, replay_base, created_at`
+// orderLockKey is the PostgreSQL advisory lock of one ordered chat of one
+// subscription (collisions only make a promotion wait a round); the
+// promotion spells the same key over its arrays.
+const orderLockKey = "22338, hashtext(CAST(? AS text) || '/' || CAST(? AS text))"
 
-// On PostgreSQL the candidate rows are locked with SKIP LOCKED, so several
-// nodes claiming at once never take the same row.
-const claimPostgres = `UPDATE webhook_deliveries SET status = 'in_flight', lease_owner = ?, next_attempt_at = ?, updated_at = ?
-WHERE seq IN (
-	SELECT d.seq FROM webhook_deliveries d
-	WHERE d.status IN ('pending', 'in_flight') AND d.next_attempt_at <= ?
-	  AND d.subscription_id NOT IN (SELECT jsonb_array_elements_text(CAST(? AS jsonb)))
+// promoteSQL makes the first pending delivery of a chat due when it waits.
+const promoteSQL = `UPDATE webhook_deliveries SET next_attempt_at = ? WHERE seq = (
+	SELECT MIN(p.seq) FROM webhook_deliveries p WHERE p.subscription_id = ? AND p.chat_id = ? AND p.status = 'pending')
+	AND next_attempt_at = 9223372036854775807`
+
+// OrderKey names one chat of one ordered subscription.
+type OrderKey struct{ SubscriptionID, ChatID string }
+
+// promoteWebhookSuccessors (in a transaction) makes the first pending
+// delivery of each chat due where it waits, after an earlier one left the
+// queue. On PostgreSQL an enqueue that saw the earlier one still pending
+// may not have committed yet; its successor would be missed. So each chat
+// is promoted only under its advisory lock, which such an enqueue holds
+// shared until it commits; a chat whose lock is busy is returned, to try
+// again (never waited for: no deadlock with enqueuers). On SQLite writes
+// are serial and every chat is promoted.
+func (c Conn) promoteWebhookSuccessors(ctx context.Context, keys []OrderKey, at time.Time) (busy []OrderKey, err error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	if !c.pg {
+		for _, k := range keys {
+			if _, err := c.exec(ctx, promoteSQL, micros(at), k.SubscriptionID, k.ChatID); err != nil {
+				return nil, fmt.Errorf("store: promote webhook delivery: %w", err)
+			}
+		}
+		return nil, nil
+	}
+	subs, chats := make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		subs[i], chats[i] = k.SubscriptionID, k.ChatID
+	}
+	rows, err := c.query(ctx, `SELECT k.sub, k.chat, pg_try_advisory_xact_lock(22338, hashtext(k.sub || '/' || k.chat))
+		FROM unnest(CAST(? AS text[]), CAST(? AS text[])) AS k(sub, chat)`, subs, chats)
+	if err != nil {
+		return nil, fmt.Errorf("store: promote webhook deliveries: %w", err)
+	}
+	subs, chats = subs[:0], chats[:0]
+	for rows.Next() {
+		var k OrderKey
+		var got bool
+		if err := rows.Scan(&k.SubscriptionID, &k.ChatID, &got); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store: promote webhook deliveries: %w", err)
+		}
+		if got {
+			subs, chats = append(subs, k.SubscriptionID), append(chats, k.ChatID)
+		} else {
+			busy = append(busy, k)
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("store: promote webhook deliveries: %w", err)
+	}
+	if len(subs) == 0 {
+		return busy, nil
+	}
+	// A statement after the locks: its snapshot sees what the enqueuers
+	// that held them committed.
+	if _, err := c.exec(ctx, `UPDATE webhook_deliveries SET next_attempt_at = ? WHERE seq IN (
+		SELECT (SELECT MIN(p.seq) FROM webhook_deliveries p WHERE p.subscription_id = k.sub AND p.chat_id = k.chat AND p.status = 'pending')
+		FROM unnest(CAST(? AS text[]), CAST(? AS text[])) AS k(sub, chat)) AND next_attempt_at = 9223372036854775807`, micros(at), subs, chats); err != nil {
+		return nil, fmt.Errorf("store: promote webhook deliveries: %w", err)
+	}
+	return busy, nil
+}
+
+// SweepWebhookOrder makes due every waiting delivery that no earlier
+// pending delivery of its chat holds back any more, and returns how many.
+// On PostgreSQL an enqueue and the finish of its chat's head can commit
+// side by side, each missing the other; this finds what they left waiting.
+func (c Conn) SweepWebhookOrder(ctx context.Context, at time.Time) (int64, error) {
+	res, err := c.exec(ctx, `UPDATE webhook_deliveries SET next_attempt_at = ? WHERE seq IN (
+		SELECT d.seq FROM webhook_deliveries d WHERE d.status = 'pending' AND d.next_attempt_at = 9223372036854775807
+		  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p
+			WHERE p.subscription_id = d.subscription_id AND p.chat_id = d.chat_id AND p.seq < d.seq AND p.status = 'pending'))`, micros(at))
+	if err != nil {
+		return 0, fmt.Errorf("store: sweep webhook order: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// claimWhere picks due, unleased deliveries in due order. SQLite without
+// ANALYZE statistics prefers other indexes and sorts the whole queue;
+// INDEXED BY keeps it on the due index.
+const claimWhere = `WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.lease_until <= ?
+	  AND d.subscription_id NOT IN (SELECT %s)
 	  AND (d.ordered = 0 OR d.chat_id = '' OR NOT EXISTS (
 		SELECT 1 FROM webhook_deliveries p
-		WHERE p.subscription_id = d.subscription_id AND p.chat_id = d.chat_id AND p.seq < d.seq
-		  AND p.status IN ('pending', 'in_flight')))
-	ORDER BY d.next_attempt_at LIMIT ?
-	FOR UPDATE SKIP LOCKED)
-RETURNING seq, id, subscription_id, chat_id, action, target, body, ordered, attempts, replay_base, created_at`
+		WHERE p.subscription_id = d.subscription_id AND p.chat_id = d.chat_id AND p.seq < d.seq AND p.status = 'pending'))
+	ORDER BY d.next_attempt_at LIMIT ?`
+
+// A claim sets only the lease columns, which no index covers: on
+// PostgreSQL a heap-only update, on SQLite a rewrite of the row alone.
+const claimSet = `UPDATE webhook_deliveries SET lease_owner = ?, lease_until = ?
+WHERE seq IN (SELECT d.seq FROM webhook_deliveries d %s ` + claimWhere + ` %s)
+RETURNING seq, id, subscription_id, chat_id, action, target, body, ordered, attempts, replay_base, next_attempt_at, created_at`
+
+var (
+	claimSQLite = fmt.Sprintf(claimSet, "INDEXED BY webhook_deliveries_due", "value FROM json_each(?)", "")
+	// On PostgreSQL the candidate rows are locked with SKIP LOCKED, so
+	// several nodes claiming at once never take the same row.
+	claimPostgres = fmt.Sprintf(claimSet, "", "jsonb_array_elements_text(CAST(? AS jsonb))", "FOR UPDATE SKIP LOCKED")
+)
 
 // ClaimWebhookDeliveries (inside a transaction) leases up to limit due deliveries to owner until
-// leaseUntil: pending rows whose time has come and in-flight rows whose
-// lease ran out (their dispatcher died). A delivery of an ordered
-// subscription is claimed only when no earlier delivery of the same chat is
-// pending or in flight. Deliveries of the subscriptions in skip are left
-// alone (their endpoints are busy on this node).
+// leaseUntil: pending rows whose time has come and whose lease, if any, ran
+// out (their dispatcher died). A delivery of an ordered subscription is
+// claimed only when no earlier delivery of the same chat is pending (leased
+// or not). Deliveries of the subscriptions in skip are left alone (their
+// endpoints are busy on this node).
 func (c Conn) ClaimWebhookDeliveries(ctx context.Context, owner string, now, leaseUntil time.Time, limit int, skip []string) ([]WebhookDelivery, error) {
 	if c.pg {
 		// Without fresh statistics the planner bitmap-scans and sorts the
 		// whole queue; the due index already yields rows in order. A claim
-		// lost in a crash leaves its rows pending: safe, so its commit need
+		// lost in a crash leaves its rows unleased: safe, so its commit need
 		// not wait for the disk.
 		if _, err := c.exec(ctx, "SELECT set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true), set_config('synchronous_commit', 'off', true)"); err != nil {
 			return nil, fmt.Errorf("store: claim webhook deliveries: %w", err)
@@ -127,12 +241,12 @@ func (c Conn) claimWebhookDeliveries(ctx context.Context, owner string, now, lea
 		var d WebhookDelivery
 		var body string
 		var ordered int
-		var created int64
-		if err := rows.Scan(&d.Seq, &d.ID, &d.SubscriptionID, &d.ChatID, &d.Action, &d.Target, &body, &ordered, &d.Attempts, &d.ReplayBase, &created); err != nil {
+		var next, created int64
+		if err := rows.Scan(&d.Seq, &d.ID, &d.SubscriptionID, &d.ChatID, &d.Action, &d.Target, &body, &ordered, &d.Attempts, &d.ReplayBase, &next, &created); err != nil {
 			return nil, fmt.Errorf("store: scan claimed webhook delivery: %w", err)
 		}
-		d.Body, d.Ordered, d.CreatedAt = []byte(body), ordered != 0, fromMicros(created)
-		d.Status, d.LeaseOwner, d.NextAttemptAt = DeliveryInFlight, owner, leaseUntil
+		d.Body, d.Ordered, d.NextAttemptAt, d.CreatedAt = []byte(body), ordered != 0, fromMicros(next), fromMicros(created)
+		d.Status, d.LeaseOwner, d.LeaseUntil = DeliveryInFlight, owner, leaseUntil
 		out = append(out, d)
 	}
 	return out, rows.Err()
@@ -150,54 +264,47 @@ type WebhookAttempt struct {
 	Node         string
 }
 
+// attemptLine is an attempt as kept in its delivery's attempt_log: one
+// JSON object per line, oldest first (migration 0009 wrote the older
+// attempts in the same shape).
+type attemptLine struct {
+	N            int    `json:"n"`
+	StartedAt    int64  `json:"started_at"`
+	LatencyUS    int64  `json:"latency_us"`
+	StatusCode   int    `json:"status_code"`
+	Error        string `json:"error"`
+	ResponseHead string `json:"response_head"`
+	Node         string `json:"node"`
+}
+
+func (a WebhookAttempt) logLine() string {
+	b, _ := json.Marshal(attemptLine{N: a.N, StartedAt: micros(a.StartedAt), LatencyUS: a.Latency.Microseconds(), StatusCode: a.StatusCode,
+		Error: a.Error, ResponseHead: a.ResponseHead, Node: a.Node})
+	return string(b) + "\n"
+}
+
 // WebhookOutcome is what an attempt decided for its delivery.
 type WebhookOutcome struct {
+	Seq           int64 // the delivery's
 	Attempt       WebhookAttempt
 	LeaseOwner    string
 	Status        string    // the delivery's new status
 	NextAttemptAt time.Time // for a pending (retried) delivery
 }
 
-// FinishWebhookAttempt records an attempt and moves its delivery to the
-// outcome's status. It reports false (and records nothing) when the
-// delivery is no longer leased to the outcome's owner for this attempt:
-// the lease ran out and another dispatcher took it.
+// FinishWebhookAttempt records one outcome; see FinishWebhookAttempts. It
+// reports false (and records nothing) when the delivery is no longer leased
+// to the outcome's owner for this attempt.
 func (c Conn) FinishWebhookAttempt(ctx context.Context, o WebhookOutcome) (bool, error) {
-	a := o.Attempt
-	at := a.StartedAt.Add(a.Latency)
-	var delivered int64
-	if o.Status == DeliveryDelivered {
-		delivered = micros(at)
-	}
-	res, err := c.exec(ctx, `UPDATE webhook_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, lease_owner = '', updated_at = ?,
-		delivered_at = ?, last_status_code = ?, last_error = ?
-		WHERE id = ? AND status = 'in_flight' AND lease_owner = ? AND attempts = ?`,
-		o.Status, a.N, micros(o.NextAttemptAt), micros(at), delivered, a.StatusCode, a.Error,
-		a.DeliveryID, o.LeaseOwner, a.N-1)
-	if err != nil {
-		return false, fmt.Errorf("store: finish webhook attempt: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("store: finish webhook attempt: %w", err)
-	}
-	if n == 0 {
-		return false, nil
-	}
-	_, err = c.exec(ctx, `INSERT INTO webhook_attempts (delivery_id, n, started_at, latency_us, status_code, error, response_head, node)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.DeliveryID, a.N, micros(a.StartedAt), a.Latency.Microseconds(), a.StatusCode, a.Error, a.ResponseHead, a.Node)
-	if err != nil {
-		return false, fmt.Errorf("store: insert webhook attempt: %w", err)
-	}
-	return true, nil
+	n, err := c.FinishWebhookAttempts(ctx, []WebhookOutcome{o})
+	return n == 1, err
 }
 
-// ReleaseWebhookDelivery gives a claimed, unsent delivery back to the queue,
-// due at once.
+// ReleaseWebhookDelivery gives a claimed, unsent delivery back to the queue
+// as it was (it is due already).
 func (c Conn) ReleaseWebhookDelivery(ctx context.Context, id, owner string, at time.Time) error {
-	_, err := c.exec(ctx, "UPDATE webhook_deliveries SET status = 'pending', lease_owner = '', next_attempt_at = ?, updated_at = ? WHERE id = ? AND status = 'in_flight' AND lease_owner = ?",
-		micros(at), micros(at), id, owner)
+	_, err := c.exec(ctx, "UPDATE webhook_deliveries SET lease_owner = '', lease_until = 0, updated_at = ? WHERE id = ? AND status = 'pending' AND lease_owner = ?",
+		micros(at), id, owner)
 	if err != nil {
 		return fmt.Errorf("store: release webhook delivery: %w", err)
 	}
@@ -207,7 +314,7 @@ func (c Conn) ReleaseWebhookDelivery(ctx context.Context, id, owner string, at t
 // KillWebhookDelivery dead-letters one claimed delivery without an attempt
 // (its subscription is gone or disabled).
 func (c Conn) KillWebhookDelivery(ctx context.Context, id, owner, reason string, at time.Time) error {
-	_, err := c.exec(ctx, "UPDATE webhook_deliveries SET status = 'dead', lease_owner = '', last_error = ?, updated_at = ? WHERE id = ? AND status = 'in_flight' AND lease_owner = ?",
+	_, err := c.exec(ctx, "UPDATE webhook_deliveries SET status = 'dead', lease_owner = '', lease_until = 0, last_error = ?, updated_at = ? WHERE id = ? AND status = 'pending' AND lease_owner = ?",
 		reason, micros(at), id, owner)
 	if err != nil {
 		return fmt.Errorf("store: dead-letter webhook delivery: %w", err)
@@ -216,11 +323,11 @@ func (c Conn) KillWebhookDelivery(ctx context.Context, id, owner, reason string,
 }
 
 // DeadLetterWebhookDeliveries dead-letters every pending delivery of a
-// subscription (its endpoint was disabled) and returns how many. In-flight
+// subscription (its endpoint was disabled) and returns how many. Leased
 // deliveries finish their attempt first.
 func (c Conn) DeadLetterWebhookDeliveries(ctx context.Context, subscriptionID, reason string, at time.Time) (int64, error) {
-	res, err := c.exec(ctx, "UPDATE webhook_deliveries SET status = 'dead', last_error = ?, updated_at = ? WHERE subscription_id = ? AND status = 'pending'",
-		reason, micros(at), subscriptionID)
+	res, err := c.exec(ctx, "UPDATE webhook_deliveries SET status = 'dead', last_error = ?, updated_at = ? WHERE subscription_id = ? AND status = 'pending' AND lease_until <= ?",
+		reason, micros(at), subscriptionID, micros(at))
 	if err != nil {
 		return 0, fmt.Errorf("store: dead-letter webhook deliveries: %w", err)
 	}
@@ -230,7 +337,7 @@ func (c Conn) DeadLetterWebhookDeliveries(ctx context.Context, subscriptionID, r
 // RequeueWebhookDelivery puts a delivery that is not queued (delivered,
 // failed or dead) back in the queue, due at once, with a fresh retry budget.
 func (c Conn) RequeueWebhookDelivery(ctx context.Context, id string, at time.Time) error {
-	res, err := c.exec(ctx, `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, replay_base = attempts, lease_owner = '', updated_at = ?
+	res, err := c.exec(ctx, `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, replay_base = attempts, lease_owner = '', lease_until = 0, updated_at = ?
 		WHERE id = ? AND status IN ('delivered', 'failed', 'dead')`, micros(at), micros(at), id)
 	if err != nil {
 		return fmt.Errorf("store: requeue webhook delivery: %w", err)
@@ -252,7 +359,7 @@ func (c Conn) RequeueWebhookDelivery(ctx context.Context, id string, at time.Tim
 // or after since (of one subscription when subscriptionID is set) and
 // returns how many.
 func (c Conn) ReplayWebhookDeliveries(ctx context.Context, subscriptionID string, since, at time.Time) (int64, error) {
-	q := `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, replay_base = attempts, lease_owner = '', updated_at = ?
+	q := `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, replay_base = attempts, lease_owner = '', lease_until = 0, updated_at = ?
 		WHERE status IN ('failed', 'dead') AND created_at >= ?`
 	args := []any{micros(at), micros(at), micros(since)}
 	if subscriptionID != "" {
@@ -266,7 +373,7 @@ func (c Conn) ReplayWebhookDeliveries(ctx context.Context, subscriptionID string
 	return res.RowsAffected()
 }
 
-const webhookDeliveryColumns = "seq, id, subscription_id, chat_id, action, target, body, ordered, status, attempts, replay_base, next_attempt_at, lease_owner, created_at, updated_at, delivered_at, last_status_code, last_error"
+const webhookDeliveryColumns = "seq, id, subscription_id, chat_id, action, target, body, ordered, status, attempts, replay_base, next_attempt_at, lease_owner, lease_until, created_at, updated_at, delivered_at, last_status_code, last_error"
 
 // WebhookDelivery loads one delivery.
 func (c Conn) WebhookDelivery(ctx context.Context, id string) (WebhookDelivery, error) {
@@ -297,7 +404,15 @@ func (c Conn) ListWebhookDeliveries(ctx context.Context, f WebhookDeliveryFilter
 		where = append(where, "subscription_id = ?")
 		args = append(args, f.SubscriptionID)
 	}
-	if f.Status != "" {
+	switch f.Status {
+	case "":
+	case DeliveryPending:
+		where = append(where, "status = 'pending' AND lease_until <= ?")
+		args = append(args, micros(time.Now()))
+	case DeliveryInFlight:
+		where = append(where, "status = 'pending' AND lease_until > ?")
+		args = append(args, micros(time.Now()))
+	default:
 		where = append(where, "status = ?")
 		args = append(args, f.Status)
 	}
@@ -326,18 +441,26 @@ func (c Conn) webhookDeliveries(ctx context.Context, q string, args ...any) ([]W
 		return nil, fmt.Errorf("store: webhook deliveries: %w", err)
 	}
 	defer rows.Close()
+	now := time.Now()
 	var out []WebhookDelivery
 	for rows.Next() {
 		var d WebhookDelivery
 		var body string
 		var ordered int
-		var next, created, updated, delivered int64
+		var next, lease, created, updated, delivered int64
 		if err := rows.Scan(&d.Seq, &d.ID, &d.SubscriptionID, &d.ChatID, &d.Action, &d.Target, &body, &ordered, &d.Status, &d.Attempts, &d.ReplayBase,
-			&next, &d.LeaseOwner, &created, &updated, &delivered, &d.LastStatusCode, &d.LastError); err != nil {
+			&next, &d.LeaseOwner, &lease, &created, &updated, &delivered, &d.LastStatusCode, &d.LastError); err != nil {
 			return nil, fmt.Errorf("store: scan webhook delivery: %w", err)
 		}
 		d.Body, d.Ordered = []byte(body), ordered != 0
 		d.NextAttemptAt, d.CreatedAt, d.UpdatedAt, d.DeliveredAt = fromMicros(next), fromMicros(created), fromMicros(updated), fromMicros(delivered)
+		d.LeaseUntil = fromMicros(lease)
+		if next == waitingAt {
+			d.NextAttemptAt = time.Time{} // waits for an earlier delivery of its chat
+		}
+		if d.Status == DeliveryPending && d.LeaseUntil.After(now) {
+			d.Status = DeliveryInFlight
+		}
 		out = append(out, d)
 	}
 	return out, rows.Err()
@@ -345,51 +468,54 @@ func (c Conn) webhookDeliveries(ctx context.Context, q string, args ...any) ([]W
 
 // WebhookAttempts returns a delivery's attempts in order.
 func (c Conn) WebhookAttempts(ctx context.Context, deliveryID string) ([]WebhookAttempt, error) {
-	rows, err := c.query(ctx, "SELECT delivery_id, n, started_at, latency_us, status_code, error, response_head, node FROM webhook_attempts WHERE delivery_id = ? ORDER BY n", deliveryID)
+	var log string
+	err := c.queryRow(ctx, "SELECT attempt_log FROM webhook_deliveries WHERE id = ?", deliveryID).Scan(&log)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: webhook attempts: %w", err)
 	}
-	defer rows.Close()
 	var out []WebhookAttempt
-	for rows.Next() {
-		var a WebhookAttempt
-		var started, latency int64
-		if err := rows.Scan(&a.DeliveryID, &a.N, &started, &latency, &a.StatusCode, &a.Error, &a.ResponseHead, &a.Node); err != nil {
-			return nil, fmt.Errorf("store: scan webhook attempt: %w", err)
+	for line := range strings.Lines(log) {
+		var l attemptLine
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			return nil, fmt.Errorf("store: webhook attempts of %s: %w", deliveryID, err)
 		}
-		a.StartedAt, a.Latency = fromMicros(started), time.Duration(latency)*time.Microsecond
-		out = append(out, a)
+		out = append(out, WebhookAttempt{DeliveryID: deliveryID, N: l.N, StartedAt: fromMicros(l.StartedAt), Latency: time.Duration(l.LatencyUS) * time.Microsecond,
+			StatusCode: l.StatusCode, Error: l.Error, ResponseHead: l.ResponseHead, Node: l.Node})
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // WebhookQueueStats returns how many deliveries are queued (pending or in
 // flight) and when the oldest of them was created (zero when none).
 func (c Conn) WebhookQueueStats(ctx context.Context) (int64, time.Time, error) {
 	var n, oldest int64
-	err := c.queryRow(ctx, "SELECT COUNT(*), COALESCE(MIN(created_at), 0) FROM webhook_deliveries WHERE status IN ('pending', 'in_flight')").Scan(&n, &oldest)
+	err := c.queryRow(ctx, "SELECT COUNT(*), COALESCE(MIN(created_at), 0) FROM webhook_deliveries WHERE status = 'pending'").Scan(&n, &oldest)
 	if err != nil {
 		return 0, time.Time{}, fmt.Errorf("store: webhook queue stats: %w", err)
 	}
 	return n, fromMicros(oldest), nil
 }
 
-// NextWebhookDue returns when the next claimable delivery falls due (a
-// pending row's time or an in-flight row's lease end), skipping deliveries
-// of ordered subscriptions that wait behind an earlier one; zero when none.
-func (c Conn) NextWebhookDue(ctx context.Context) (time.Time, error) {
+// NextWebhookDue returns when the next claimable delivery falls due,
+// skipping leased deliveries (a lease that runs out is found by the next
+// poll) and deliveries of ordered subscriptions that wait behind an
+// earlier one (without visiting those that wait for a promotion); zero
+// when none.
+func (c Conn) NextWebhookDue(ctx context.Context, now time.Time) (time.Time, error) {
 	var next int64
 	q := `SELECT d.next_attempt_at FROM webhook_deliveries d
-		WHERE d.status IN ('pending', 'in_flight')
+		WHERE d.status = 'pending' AND d.next_attempt_at < 9223372036854775807 AND d.lease_until <= ?
 		  AND (d.ordered = 0 OR d.chat_id = '' OR NOT EXISTS (
 			SELECT 1 FROM webhook_deliveries p
-			WHERE p.subscription_id = d.subscription_id AND p.chat_id = d.chat_id AND p.seq < d.seq
-			  AND p.status IN ('pending', 'in_flight')))
+			WHERE p.subscription_id = d.subscription_id AND p.chat_id = d.chat_id AND p.seq < d.seq AND p.status = 'pending'))
 		ORDER BY d.next_attempt_at LIMIT 1`
 	if !c.pg {
 		q = strings.Replace(q, "webhook_deliveries d", "webhook_deliveries d INDEXED BY webhook_deliveries_due", 1)
 	}
-	err := c.queryRow(ctx, q).Scan(&next)
+	err := c.queryRow(ctx, q, micros(now)).Scan(&next)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, nil
 	}
@@ -399,24 +525,23 @@ func (c Conn) NextWebhookDue(ctx context.Context) (time.Time, error) {
 	return fromMicros(next), nil
 }
 
-// PruneWebhookDeliveries deletes up to limit delivered deliveries (and their
-// attempts) last updated before before; it returns how many went.
+// PruneWebhookDeliveries deletes up to limit delivered deliveries (their
+// attempts with them) last updated before before; it returns how many went.
 func (c Conn) PruneWebhookDeliveries(ctx context.Context, before time.Time, limit int) (int64, error) {
-	const pick = "SELECT id FROM webhook_deliveries WHERE status = 'delivered' AND updated_at < ? ORDER BY seq LIMIT ?"
-	if _, err := c.exec(ctx, "DELETE FROM webhook_attempts WHERE delivery_id IN ("+pick+")", micros(before), limit); err != nil {
-		return 0, fmt.Errorf("store: prune webhook attempts: %w", err)
-	}
-	res, err := c.exec(ctx, "DELETE FROM webhook_deliveries WHERE id IN ("+pick+")", micros(before), limit)
+	res, err := c.exec(ctx, "DELETE FROM webhook_deliveries WHERE seq IN (SELECT seq FROM webhook_deliveries WHERE status = 'delivered' AND updated_at < ? ORDER BY seq LIMIT ?)", micros(before), limit)
 	if err != nil {
 		return 0, fmt.Errorf("store: prune webhook deliveries: %w", err)
 	}
 	return res.RowsAffected()
 }
 
-// FinishWebhookAttempts is FinishWebhookAttempt for a batch: one statement
-// on PostgreSQL (each statement is a round trip there), a few multi-row
-// statements on SQLite. It returns how many outcomes were recorded (the
-// rest had lost their lease).
+// FinishWebhookAttempts records a batch of outcomes: each moves its
+// delivery to the outcome's status, ends its lease and appends the attempt
+// to its log, but only while the delivery is still leased to the outcome's
+// owner for this attempt (otherwise the lease ran out and another
+// dispatcher took it). One statement on PostgreSQL (a round trip each
+// there), a few multi-row statements on SQLite. It returns how many
+// outcomes were recorded.
 func (c Conn) FinishWebhookAttempts(ctx context.Context, os []WebhookOutcome) (int, error) {
 	if len(os) == 0 {
 		return 0, nil
@@ -426,9 +551,8 @@ func (c Conn) FinishWebhookAttempts(ctx context.Context, os []WebhookOutcome) (i
 	}
 	n := len(os)
 	var (
-		ids, statuses, owners, errs, heads, nodes = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		ns, codes, nexts, ats, delivereds         = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-		starts, latencies                         = make([]int64, n), make([]int64, n)
+		seqs, ns, codes, nexts, ats, delivereds = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		statuses, owners, errs, lines           = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	)
 	for i, o := range os {
 		a := o.Attempt
@@ -436,23 +560,16 @@ func (c Conn) FinishWebhookAttempts(ctx context.Context, os []WebhookOutcome) (i
 		if o.Status == DeliveryDelivered {
 			delivereds[i] = micros(at)
 		}
-		ids[i], statuses[i], owners[i], errs[i], heads[i], nodes[i] = a.DeliveryID, o.Status, o.LeaseOwner, a.Error, a.ResponseHead, a.Node
-		ns[i], codes[i], nexts[i], ats[i] = int64(a.N), int64(a.StatusCode), micros(o.NextAttemptAt), micros(at)
-		starts[i], latencies[i] = micros(a.StartedAt), a.Latency.Microseconds()
+		seqs[i], ns[i], codes[i], nexts[i], ats[i] = o.Seq, int64(a.N), int64(a.StatusCode), micros(o.NextAttemptAt), micros(at)
+		statuses[i], owners[i], errs[i], lines[i] = o.Status, o.LeaseOwner, a.Error, a.logLine()
 	}
-	// One statement: the conditional update and the attempt rows of the
-	// outcomes it recorded, atomic even outside a transaction.
-	res, err := c.exec(ctx, `WITH done AS (
-		UPDATE webhook_deliveries d SET status = u.status, attempts = u.n, next_attempt_at = u.next_at, lease_owner = '',
-			updated_at = u.at, delivered_at = u.delivered, last_status_code = u.code, last_error = u.err
-		FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS bigint[]),
-			CAST(? AS bigint[]), CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS text[]), CAST(? AS text[]))
-			AS u(id, status, owner, n, next_at, at, delivered, code, err, started, latency, head, node)
-		WHERE d.id = u.id AND d.status = 'in_flight' AND d.lease_owner = u.owner AND d.attempts = u.n - 1
-		RETURNING u.id, u.n, u.started, u.latency, u.code, u.err, u.head, u.node)
-	INSERT INTO webhook_attempts (delivery_id, n, started_at, latency_us, status_code, error, response_head, node)
-	SELECT id, n, started, latency, code, err, head, node FROM done`,
-		ids, statuses, owners, ns, nexts, ats, delivereds, codes, errs, starts, latencies, heads, nodes)
+	res, err := c.exec(ctx, `UPDATE webhook_deliveries d SET status = u.status, attempts = u.n, next_attempt_at = u.next_at, lease_owner = '', lease_until = 0,
+			updated_at = u.at, delivered_at = u.delivered, last_status_code = u.code, last_error = u.err, attempt_log = d.attempt_log || u.line
+		FROM unnest(CAST(? AS bigint[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS bigint[]),
+			CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS text[]), CAST(? AS text[]))
+			AS u(seq, status, owner, n, next_at, at, delivered, code, err, line)
+		WHERE d.seq = u.seq AND d.status = 'pending' AND d.lease_owner = u.owner AND d.attempts = u.n - 1`,
+		seqs, statuses, owners, ns, nexts, ats, delivereds, codes, errs, lines)
 	if err != nil {
 		return 0, fmt.Errorf("store: finish webhook attempts: %w", err)
 	}
@@ -477,42 +594,28 @@ func finishChunks(n int) []int {
 	return out
 }
 
-// finishSQLiteUpdate returns the conditional update of size outcomes.
-func finishSQLiteUpdate(size int) string {
+// finishSQLite returns the conditional update of size outcomes.
+func finishSQLite(size int) string {
 	var b strings.Builder
-	b.WriteString("WITH u(id, status, owner, n, next_at, at, delivered, code, err) AS (VALUES ")
+	b.WriteString("WITH u(seq, status, owner, n, next_at, at, delivered, code, err, line) AS (VALUES ")
 	for i := 0; i < size; i++ {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 	}
 	b.WriteString(`)
-UPDATE webhook_deliveries SET status = u.status, attempts = u.n, next_attempt_at = u.next_at, lease_owner = '', updated_at = u.at,
-	delivered_at = u.delivered, last_status_code = u.code, last_error = u.err
-FROM u WHERE webhook_deliveries.id = u.id AND webhook_deliveries.status = 'in_flight'
-	AND webhook_deliveries.lease_owner = u.owner AND webhook_deliveries.attempts = u.n - 1
-RETURNING webhook_deliveries.id`)
-	return b.String()
-}
-
-// finishSQLiteInsert returns the insert of size attempt rows.
-func finishSQLiteInsert(size int) string {
-	var b strings.Builder
-	b.WriteString("INSERT INTO webhook_attempts (delivery_id, n, started_at, latency_us, status_code, error, response_head, node) VALUES ")
-	for i := 0; i < size; i++ {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
-	}
+UPDATE webhook_deliveries SET status = u.status, attempts = u.n, next_attempt_at = u.next_at, lease_owner = '', lease_until = 0, updated_at = u.at,
+	delivered_at = u.delivered, last_status_code = u.code, last_error = u.err, attempt_log = webhook_deliveries.attempt_log || u.line
+FROM u WHERE webhook_deliveries.seq = u.seq AND webhook_deliveries.status = 'pending'
+	AND webhook_deliveries.lease_owner = u.owner AND webhook_deliveries.attempts = u.n - 1`)
 	return b.String()
 }
 
 func (c Conn) finishWebhookAttemptsSQLite(ctx context.Context, os []WebhookOutcome) (int, error) {
-	done := make(map[string]bool, len(os))
-	args := make([]any, 0, 9*min(len(os), 256))
+	args := make([]any, 0, 10*min(len(os), 256))
 	rest := os
+	recorded := 0
 	for _, size := range finishChunks(len(os)) {
 		chunk := rest[:size]
 		rest = rest[size:]
@@ -524,156 +627,184 @@ func (c Conn) finishWebhookAttemptsSQLite(ctx context.Context, os []WebhookOutco
 			if o.Status == DeliveryDelivered {
 				delivered = micros(at)
 			}
-			args = append(args, a.DeliveryID, o.Status, o.LeaseOwner, a.N, micros(o.NextAttemptAt), micros(at), delivered, a.StatusCode, a.Error)
+			args = append(args, o.Seq, o.Status, o.LeaseOwner, a.N, micros(o.NextAttemptAt), micros(at), delivered, a.StatusCode, a.Error, a.logLine())
 		}
-		rows, err := c.query(ctx, finishSQLiteUpdate(size), args...)
+		res, err := c.exec(ctx, finishSQLite(size), args...)
 		if err != nil {
 			return 0, fmt.Errorf("store: finish webhook attempts: %w", err)
 		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return 0, fmt.Errorf("store: finish webhook attempts: %w", err)
-			}
-			done[id] = true
-		}
-		if err := rows.Close(); err != nil {
+		n, err := res.RowsAffected()
+		if err != nil {
 			return 0, fmt.Errorf("store: finish webhook attempts: %w", err)
 		}
+		recorded += int(n)
 	}
-	recorded := make([]WebhookAttempt, 0, len(done))
-	for _, o := range os {
-		if done[o.Attempt.DeliveryID] {
-			recorded = append(recorded, o.Attempt)
-		}
-	}
-	rest2 := recorded
-	for _, size := range finishChunks(len(recorded)) {
-		chunk := rest2[:size]
-		rest2 = rest2[size:]
-		args = args[:0]
-		for _, a := range chunk {
-			args = append(args, a.DeliveryID, a.N, micros(a.StartedAt), a.Latency.Microseconds(), a.StatusCode, a.Error, a.ResponseHead, a.Node)
-		}
-		if _, err := c.exec(ctx, finishSQLiteInsert(size), args...); err != nil {
-			return 0, fmt.Errorf("store: insert webhook attempts: %w", err)
-		}
-	}
-	return len(recorded), nil
+	return recorded, nil
 }
 
-// FinishWebhookAttempts records a batch of outcomes on its own, atomically:
-// one statement outside any transaction on PostgreSQL (one round trip),
-// one transaction on SQLite.
-func (s *Store) FinishWebhookAttempts(ctx context.Context, os []WebhookOutcome) (int, error) {
-	if s.engine == Postgres {
-		return Conn{q: s.write, pg: true}.FinishWebhookAttempts(ctx, os)
-	}
-	var n int
-	err := s.Tx(ctx, func(c Conn) error {
-		var err error
-		n, err = c.FinishWebhookAttempts(ctx, os)
-		return err
-	})
-	return n, err
-}
-
-// WebhookClaimer claims due deliveries for one dispatcher. On PostgreSQL it
-// keeps a session of its own whose settings suit the claim (the planner
-// walks the due index instead of sorting the queue; a claim lost in a
-// crash leaves its rows pending, which is safe, so its commit need not
-// wait for the disk), so a claim is one statement and one round trip.
+// WebhookClaimer claims due deliveries for one dispatcher and records their
+// outcomes. On PostgreSQL it keeps two sessions of its own, one for claims
+// and one for outcomes, set up for them: the planner walks the due index
+// instead of sorting the queue and keeps one generic plan per statement
+// (planning a claim cost more than running it); and commits do not wait
+// for the disk. That is safe here: a claim lost in a crash leaves its rows
+// unleased, and a lost outcome leaves its delivery leased until the lease
+// runs out, then it is sent again (at least once; receivers deduplicate on
+// webhook-id). Each claim and each batch of outcomes is one statement and
+// one round trip.
 type WebhookClaimer struct {
-	s    *Store
-	mu   sync.Mutex
-	conn *sql.Conn // PostgreSQL; nil until first used or after an error
+	s              *Store
+	claims, record pgSession
 }
 
 // WebhookClaimer returns a claimer; Close it when done.
-func (s *Store) WebhookClaimer() *WebhookClaimer { return &WebhookClaimer{s: s} }
-
-// claimSession is what a claimer's PostgreSQL session is set to. Without
-// fresh statistics the planner bitmap-scans and sorts the whole queue; the
-// due index already yields rows in order.
-const claimSession = `SELECT set_config('enable_bitmapscan', 'off', false), set_config('enable_seqscan', 'off', false),
-	set_config('synchronous_commit', 'off', false)`
-
-func (w *WebhookClaimer) session(ctx context.Context) (Conn, error) {
-	if w.conn == nil {
-		conn, err := w.s.write.Conn(ctx)
-		if err != nil {
-			return Conn{}, err
-		}
-		if _, err := conn.ExecContext(ctx, claimSession); err != nil {
-			discardConn(conn)
-			return Conn{}, err
-		}
-		w.conn = conn
-	}
-	return Conn{q: w.conn, pg: true}, nil
+func (s *Store) WebhookClaimer() *WebhookClaimer {
+	return &WebhookClaimer{s: s, claims: pgSession{db: s.write}, record: pgSession{db: s.write}}
 }
 
-// discardConn closes a session instead of returning it, with its
+// pgSession is one PostgreSQL connection held with the claimer's settings.
+type pgSession struct {
+	db   *sql.DB
+	mu   sync.Mutex
+	conn *sql.Conn // nil until first used or after an error
+}
+
+const claimerSettings = `SELECT set_config('enable_bitmapscan', 'off', false), set_config('enable_seqscan', 'off', false),
+	set_config('plan_cache_mode', 'force_generic_plan', false), set_config('synchronous_commit', 'off', false)`
+
+// do runs f on the session (opened on first use), dropping the session
+// when f fails so the next call starts afresh.
+func (p *pgSession) do(ctx context.Context, f func(Conn) error) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.conn == nil {
+		conn, err := p.db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		if _, err := conn.ExecContext(ctx, claimerSettings); err != nil {
+			discardConn(conn)
+			return err
+		}
+		p.conn = conn
+	}
+	err := f(Conn{q: p.conn, pg: true})
+	if err != nil {
+		p.dropLocked()
+	}
+	return err
+}
+
+// dropLocked closes the session instead of returning it, with its
 // settings, to the pool.
+func (p *pgSession) dropLocked() {
+	if p.conn != nil {
+		discardConn(p.conn)
+		p.conn = nil
+	}
+}
+
+// tx is do with f in a transaction.
+func (p *pgSession) tx(ctx context.Context, f func(Conn) error) error {
+	return p.do(ctx, func(c Conn) error {
+		conn := c.q.(*sql.Conn)
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if err := f(Conn{q: tx, pg: true}); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+		return tx.Commit()
+	})
+}
+
+func (p *pgSession) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.dropLocked()
+}
+
 func discardConn(conn *sql.Conn) {
 	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 	_ = conn.Close()
 }
 
-func (w *WebhookClaimer) drop() {
-	if w.conn != nil {
-		discardConn(w.conn)
-		w.conn = nil
+// Claim is ClaimWebhookDeliveries in a transaction of its own (on
+// PostgreSQL a single statement on the claim session).
+func (w *WebhookClaimer) Claim(ctx context.Context, owner string, now, leaseUntil time.Time, limit int, skip []string) ([]WebhookDelivery, error) {
+	var out []WebhookDelivery
+	claim := func(c Conn) error {
+		var err error
+		out, err = c.claimWebhookDeliveries(ctx, owner, now, leaseUntil, limit, skip)
+		return err
 	}
+	if w.s.engine != Postgres {
+		return out, w.s.Tx(ctx, claim)
+	}
+	return out, w.claims.do(ctx, claim)
 }
 
-// Claim is ClaimWebhookDeliveries in a transaction of its own (on
-// PostgreSQL a single statement on the claimer's session).
-func (w *WebhookClaimer) Claim(ctx context.Context, owner string, now, leaseUntil time.Time, limit int, skip []string) ([]WebhookDelivery, error) {
+// Finish records a batch of outcomes atomically (FinishWebhookAttempts)
+// and returns how many were recorded: on PostgreSQL one statement on the
+// outcome session, on SQLite one transaction which also promotes the
+// successors of the given ordered chats (on PostgreSQL that is a Promote
+// of its own, after the outcomes are committed).
+func (w *WebhookClaimer) Finish(ctx context.Context, os []WebhookOutcome, promote []OrderKey, at time.Time) (int, error) {
+	var n int
 	if w.s.engine != Postgres {
-		var out []WebhookDelivery
-		err := w.s.Tx(ctx, func(c Conn) error {
+		return n, w.s.Tx(ctx, func(c Conn) error {
 			var err error
-			out, err = c.ClaimWebhookDeliveries(ctx, owner, now, leaseUntil, limit, skip)
+			if n, err = c.FinishWebhookAttempts(ctx, os); err != nil {
+				return err
+			}
+			_, err = c.promoteWebhookSuccessors(ctx, promote, at)
 			return err
 		})
-		return out, err
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	c, err := w.session(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("store: claim webhook deliveries: %w", err)
-	}
-	out, err := c.claimWebhookDeliveries(ctx, owner, now, leaseUntil, limit, skip)
-	if err != nil {
-		w.drop()
-	}
-	return out, err
+	return n, w.record.do(ctx, func(c Conn) error {
+		var err error
+		n, err = c.FinishWebhookAttempts(ctx, os)
+		return err
+	})
 }
 
-// NextDue is NextWebhookDue (on PostgreSQL on the claimer's session).
-func (w *WebhookClaimer) NextDue(ctx context.Context) (time.Time, error) {
+// Promote makes the next delivery of each given chat due where it waits
+// (after the chat's earlier delivery left the queue) and returns the chats
+// to try again shortly (PostgreSQL: an enqueue into them is under way).
+func (w *WebhookClaimer) Promote(ctx context.Context, keys []OrderKey, at time.Time) ([]OrderKey, error) {
+	var busy []OrderKey
+	promote := func(c Conn) error {
+		var err error
+		busy, err = c.promoteWebhookSuccessors(ctx, keys, at)
+		return err
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
 	if w.s.engine != Postgres {
-		return w.s.Read().NextWebhookDue(ctx)
+		return nil, w.s.Tx(ctx, promote)
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	c, err := w.session(ctx)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("store: next webhook due: %w", err)
+	return busy, w.record.tx(ctx, promote)
+}
+
+// NextDue is NextWebhookDue (on PostgreSQL on the claim session).
+func (w *WebhookClaimer) NextDue(ctx context.Context, now time.Time) (time.Time, error) {
+	if w.s.engine != Postgres {
+		return w.s.Read().NextWebhookDue(ctx, now)
 	}
-	t, err := c.NextWebhookDue(ctx)
-	if err != nil {
-		w.drop()
-	}
+	var t time.Time
+	err := w.claims.do(ctx, func(c Conn) error {
+		var err error
+		t, err = c.NextWebhookDue(ctx, now)
+		return err
+	})
 	return t, err
 }
 
-// Close gives the claimer's session up.
+// Close gives the claimer's sessions up.
 func (w *WebhookClaimer) Close() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.drop()
+	w.claims.close()
+	w.record.close()
 }

@@ -56,11 +56,7 @@ func (c Conn) UpdateWebhookSubscription(ctx context.Context, s WebhookSubscripti
 
 // DeleteWebhookSubscription removes a subscription and its deliveries.
 func (c Conn) DeleteWebhookSubscription(ctx context.Context, id string) error {
-	// Attempts go with their deliveries (ON DELETE CASCADE), but SQLite
-	// cascades only with foreign_keys on; delete explicitly to be sure.
-	if _, err := c.exec(ctx, "DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE subscription_id = ?)", id); err != nil {
-		return fmt.Errorf("store: delete webhook attempts: %w", err)
-	}
+	// SQLite cascades only with foreign_keys on; delete explicitly.
 	if _, err := c.exec(ctx, "DELETE FROM webhook_deliveries WHERE subscription_id = ?", id); err != nil {
 		return fmt.Errorf("store: delete webhook deliveries: %w", err)
 	}

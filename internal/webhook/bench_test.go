@@ -6,9 +6,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -45,6 +48,7 @@ func BenchmarkPlainPOST(b *testing.B) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchConcurrency}}
 	var next atomic.Int64
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	var wg sync.WaitGroup
 	for w := 0; w < benchConcurrency; w++ {
 		wg.Add(1)
@@ -63,6 +67,7 @@ func BenchmarkPlainPOST(b *testing.B) {
 	}
 	wg.Wait()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "posts/s")
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/post")
 }
 
 // BenchmarkDeliver measures the dispatcher: b.N deliveries already in the
@@ -111,6 +116,7 @@ func BenchmarkDeliver(b *testing.B) {
 					}
 				}
 				b.ResetTimer()
+				cpu0, pg0 := cpuTime(), postgresCPU()
 				eng.Start()
 				for got.Load() < int64(b.N) {
 					time.Sleep(time.Millisecond)
@@ -128,12 +134,56 @@ func BenchmarkDeliver(b *testing.B) {
 				}
 				b.StopTimer()
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "deliveries/s")
+				b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/delivery")
+				if e.Name == "postgres" {
+					b.ReportMetric(float64((postgresCPU()-pg0).Microseconds())/float64(b.N), "pg-cpu-µs/delivery")
+				}
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				defer cancel()
 				_ = eng.Stop(ctx)
 			})
 		}
 	}
+}
+
+// cpuTime is this process's user+system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// postgresCPU is the user+system CPU time so far of the PostgreSQL server
+// processes on this machine (Linux /proc; zero elsewhere), so a benchmark
+// on the same machine can count the database's share of the work. Its
+// granularity is the kernel's clock tick.
+func postgresCPU() time.Duration {
+	dirs, _ := os.ReadDir("/proc")
+	var ticks int64
+	for _, d := range dirs {
+		if _, err := strconv.Atoi(d.Name()); err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + d.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ... field 14 utime, 15 stime.
+		open, closing := bytes.IndexByte(stat, '('), bytes.LastIndexByte(stat, ')')
+		if open < 0 || closing < open || string(stat[open+1:closing]) != "postgres" {
+			continue
+		}
+		f := strings.Fields(string(stat[closing+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		ticks += u + st
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond // USER_HZ is 100 on Linux
 }
 
 // BenchmarkEnqueueHook measures what the outbox adds to a hub call: one

@@ -20,6 +20,10 @@ import (
 // responseHeadBytes is how much of a response body an attempt records.
 const responseHeadBytes = 1024
 
+// promoteRetry is how soon a promotion that met an enqueue under way (on
+// PostgreSQL) is tried again.
+const promoteRetry = 5 * time.Millisecond
+
 // groupCommitWindow is how long outcomes are gathered before they are
 // recorded in one transaction.
 const groupCommitWindow = 3 * time.Millisecond
@@ -49,6 +53,10 @@ type dispatcher struct {
 	stopping  bool
 
 	failing map[string]bool // subscriptions this node marked failing (completeLoop only)
+	// promote holds the ordered chats whose next delivery is to be made
+	// due: their earlier one left the queue, but the promotion could not
+	// run yet (completeLoop only).
+	promote map[store.OrderKey]bool
 
 	sends       sync.WaitGroup
 	sendCtx     context.Context
@@ -116,6 +124,7 @@ func newDispatcher(e *Engine) *dispatcher {
 		reclaimed:   map[string]store.WebhookDelivery{},
 		hosts:       map[string]*hostQueue{},
 		failing:     map[string]bool{},
+		promote:     map[store.OrderKey]bool{},
 		sendCtx:     sendCtx,
 		cancelSends: cancel,
 		stopClaim:   make(chan struct{}),
@@ -196,7 +205,7 @@ func (d *dispatcher) claimLoop() {
 		wait := o.PollInterval
 		if err == nil && want > 0 {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			next, err := d.claimer.NextDue(ctx)
+			next, err := d.claimer.NextDue(ctx, time.Now())
 			cancel()
 			if err == nil && !next.IsZero() {
 				if until := time.Until(next); until > 0 && until < wait {
@@ -345,7 +354,7 @@ func (d *dispatcher) run(j job, h *hostQueue) {
 func (d *dispatcher) attempt(j job) result {
 	o := d.e.opts
 	start := time.Now()
-	if start.Add(o.Timeout + time.Second).After(j.d.NextAttemptAt) {
+	if start.Add(o.Timeout + time.Second).After(j.d.LeaseUntil) {
 		// The lease would run out mid-request and another node might send
 		// it too: hand it back instead.
 		return result{kind: released, d: j.d, sub: j.sub}
@@ -356,7 +365,7 @@ func (d *dispatcher) attempt(j job) result {
 	latency := time.Since(start)
 	n := j.d.Attempts + 1
 	newStatus, next, metric := d.e.decide(n-j.d.ReplayBase, status, retryAfter, time.Now())
-	return result{kind: attempted, d: j.d, sub: j.sub, metric: metric, outcome: store.WebhookOutcome{
+	return result{kind: attempted, d: j.d, sub: j.sub, metric: metric, outcome: store.WebhookOutcome{Seq: j.d.Seq,
 		Attempt: store.WebhookAttempt{DeliveryID: j.d.ID, N: n, StartedAt: start, Latency: latency, StatusCode: status,
 			Error: errText, ResponseHead: head, Node: o.Node},
 		LeaseOwner: o.Node, Status: newStatus, NextAttemptAt: next,
@@ -421,6 +430,22 @@ func (d *dispatcher) completeLoop() {
 			batch, carry = carry, nil
 		} else if closed {
 			return
+		} else if len(d.promote) > 0 {
+			// Chats wait for a promotion that found an enqueue under way:
+			// try again shortly, whatever else happens.
+			t := time.NewTimer(promoteRetry)
+			select {
+			case r, ok := <-d.results:
+				t.Stop()
+				if !ok {
+					d.promoteWaiting()
+					return
+				}
+				batch = []result{r}
+			case <-t.C:
+				d.promoteWaiting()
+				continue
+			}
 		} else {
 			r, ok := <-d.results
 			if !ok {
@@ -487,7 +512,7 @@ func (d *dispatcher) flush(batch []result) []result {
 	record := func(ctx context.Context) error {
 		disabled, lost = nil, 0
 		if simple {
-			recorded, err := d.e.store.FinishWebhookAttempts(ctx, outcomes)
+			recorded, err := d.claimer.Finish(ctx, outcomes, finishedChats(batch), now)
 			lost = len(outcomes) - recorded
 			return err
 		}
@@ -579,6 +604,13 @@ func (d *dispatcher) flush(batch []result) []result {
 		if lost > 0 {
 			d.e.log.Warn("webhook leases lost before outcomes were recorded", "deliveries", lost)
 		}
+		if !simple || d.e.store.Engine() == store.Postgres {
+			// SQLite's simple flush promoted them in its transaction.
+			for _, k := range finishedChats(batch) {
+				d.promote[k] = true
+			}
+		}
+		d.promoteWaiting()
 		for _, id := range disabled {
 			d.e.metrics.disabled.Inc()
 			d.e.log.Warn("webhook endpoint disabled after failing too long", "subscription", id, "after", o.DisableAfter)
@@ -621,6 +653,49 @@ func (d *dispatcher) flush(batch []result) []result {
 	return carry
 }
 
+// finishedChats lists the ordered chats whose delivery in batch has left
+// the queue (delivered, failed, dead): their next one may be made due.
+func finishedChats(batch []result) []store.OrderKey {
+	var out []store.OrderKey
+	seen := map[store.OrderKey]bool{}
+	for _, r := range batch {
+		left := r.kind == killed || (r.kind == attempted && r.outcome.Status != store.DeliveryPending)
+		k := store.OrderKey{SubscriptionID: r.d.SubscriptionID, ChatID: r.d.ChatID}
+		if left && r.d.Ordered && r.d.ChatID != "" && !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// promoteWaiting makes due the next delivery of each ordered chat whose
+// earlier delivery has left the queue, keeping the chats to try again.
+// (A failure leaves them too; the periodic sweep is the last resort.)
+func (d *dispatcher) promoteWaiting() {
+	if len(d.promote) == 0 {
+		return
+	}
+	keys := make([]store.OrderKey, 0, len(d.promote))
+	for k := range d.promote {
+		keys = append(keys, k)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	busy, err := d.claimer.Promote(ctx, keys, time.Now())
+	cancel()
+	if err != nil {
+		d.e.log.Warn("webhook: promoting ordered deliveries failed; retrying", "chats", len(keys), "err", err)
+		return
+	}
+	clear(d.promote)
+	for _, k := range busy {
+		d.promote[k] = true
+	}
+	if len(busy) < len(keys) {
+		d.notify()
+	}
+}
+
 // background reloads subscriptions (other nodes change them) and prunes
 // old delivered rows.
 func (d *dispatcher) background() {
@@ -630,6 +705,8 @@ func (d *dispatcher) background() {
 	defer reload.Stop()
 	prune := time.NewTicker(time.Hour)
 	defer prune.Stop()
+	sweep := time.NewTicker(o.SweepInterval)
+	defer sweep.Stop()
 	for {
 		select {
 		case <-d.bgStop:
@@ -642,7 +719,29 @@ func (d *dispatcher) background() {
 			cancel()
 		case <-prune.C:
 			d.prune()
+		case <-sweep.C:
+			d.sweep()
 		}
+	}
+}
+
+// sweep makes due the deliveries of ordered subscriptions left waiting
+// behind a delivery that has left the queue (store.SweepWebhookOrder).
+func (d *dispatcher) sweep() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var n int64
+	err := d.e.store.Tx(ctx, func(c store.Conn) error {
+		var err error
+		n, err = c.SweepWebhookOrder(ctx, time.Now())
+		return err
+	})
+	switch {
+	case err != nil:
+		d.e.log.Warn("webhook order sweep failed", "err", err)
+	case n > 0:
+		d.e.log.Info("webhook deliveries released from waiting behind a finished one", "deliveries", n)
+		d.notify()
 	}
 }
 

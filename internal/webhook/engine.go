@@ -45,6 +45,7 @@ type Options struct {
 	BatchSize      int             // 64 deliveries per claim and per status flush
 	PollInterval   time.Duration   // 1 s on SQLite, 250 ms on PostgreSQL: look for due retries and other nodes' work
 	ReloadInterval time.Duration   // 2 s: reload subscriptions changed by other nodes
+	SweepInterval  time.Duration   // 10 s: release ordered deliveries a race between nodes left waiting
 	LeaseDuration  time.Duration   // 2 min: an in-flight delivery returns to the queue if its node dies
 	DisableAfter   time.Duration   // 48 h: an endpoint failing this long is disabled
 	Retention      time.Duration   // 7 days: delivered deliveries (and attempts) kept this long
@@ -88,6 +89,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ReloadInterval <= 0 {
 		o.ReloadInterval = 2 * time.Second
+	}
+	if o.SweepInterval <= 0 {
+		o.SweepInterval = 10 * time.Second
 	}
 	if o.LeaseDuration <= 0 {
 		o.LeaseDuration = 2 * time.Minute

@@ -1,0 +1,247 @@
+package store_test
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"switchboard/internal/store"
+	"switchboard/internal/store/storetest"
+)
+
+// ordered inserts an ordered subscription and returns its id.
+func ordered(t *testing.T, st *store.Store) string {
+	t.Helper()
+	now := time.Now()
+	err := st.Tx(context.Background(), func(c store.Conn) error {
+		return c.InsertWebhookSubscription(context.Background(), store.WebhookSubscription{ID: "sub", URL: "http://127.0.0.1:9/", Scheme: "plain",
+			Secret: "k", Actions: "[]", Ordered: true, CreatedAt: now, UpdatedAt: now})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "sub"
+}
+
+func enqueue(t *testing.T, st *store.Store, ids ...string) {
+	t.Helper()
+	now := time.Now()
+	err := st.Tx(context.Background(), func(c store.Conn) error {
+		for _, id := range ids {
+			if err := c.InsertWebhookDelivery(context.Background(), store.WebhookDelivery{ID: id, SubscriptionID: "sub", ChatID: "chat-1",
+				Action: "a", Body: []byte("{}"), Ordered: true, Status: store.DeliveryPending, NextAttemptAt: now, CreatedAt: now}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func claimIDs(t *testing.T, cl *store.WebhookClaimer) []string {
+	t.Helper()
+	now := time.Now()
+	ds, err := cl.Claim(context.Background(), "node-1", now, now.Add(time.Minute), 10, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, d := range ds {
+		ids = append(ids, d.ID)
+	}
+	return ids
+}
+
+func delivered(d store.WebhookDelivery) store.WebhookOutcome {
+	return store.WebhookOutcome{Seq: d.Seq, LeaseOwner: "node-1", Status: store.DeliveryDelivered,
+		Attempt: store.WebhookAttempt{DeliveryID: d.ID, N: 1, StartedAt: time.Now(), StatusCode: 200, Node: "node-1"}}
+}
+
+// A later delivery of an ordered chat is not claimable (nor rescanned by
+// claims) while an earlier one is queued; when the earlier one is
+// delivered, the later one becomes due.
+func TestOrderedDeliveryWaitsUntilTheEarlierOneLeaves(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		ordered(t, st)
+		enqueue(t, st, "first", "second")
+		second, err := st.Read().WebhookDelivery(ctx, "second")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if second.Status != store.DeliveryPending || !second.NextAttemptAt.IsZero() {
+			t.Fatalf("second: status %s, next attempt %v; want pending and waiting (no time)", second.Status, second.NextAttemptAt)
+		}
+		cl := st.WebhookClaimer()
+		defer cl.Close()
+		now := time.Now()
+		ds, err := cl.Claim(ctx, "node-1", now, now.Add(time.Minute), 10, nil)
+		if err != nil || len(ds) != 1 || ds[0].ID != "first" {
+			t.Fatalf("claim: %v %v; want only first", ds, err)
+		}
+		if got := claimIDs(t, cl); len(got) != 0 {
+			t.Fatalf("claim while first is in flight: %v; want none", got)
+		}
+		if first, _ := st.Read().WebhookDelivery(ctx, "first"); first.Status != store.DeliveryInFlight {
+			t.Fatalf("first reads as %s while leased; want in_flight", first.Status)
+		}
+		key := []store.OrderKey{{SubscriptionID: "sub", ChatID: "chat-1"}}
+		if n, err := cl.Finish(ctx, []store.WebhookOutcome{delivered(ds[0])}, key, time.Now()); err != nil || n != 1 {
+			t.Fatalf("finish: %d %v", n, err)
+		}
+		if busy, err := cl.Promote(ctx, key, time.Now()); err != nil || len(busy) != 0 {
+			t.Fatalf("promote: busy %v, %v", busy, err)
+		}
+		if got := claimIDs(t, cl); len(got) != 1 || got[0] != "second" {
+			t.Fatalf("claim after first was delivered: %v; want second", got)
+		}
+		as, err := st.Read().WebhookAttempts(ctx, "first")
+		if err != nil || len(as) != 1 || as[0].StatusCode != 200 || as[0].N != 1 || as[0].Node != "node-1" {
+			t.Fatalf("attempts of first: %+v %v", as, err)
+		}
+	})
+}
+
+// If the process dies between recording an outcome and promoting the
+// chat's next delivery, the sweep releases it.
+func TestSweepReleasesADeliveryLeftWaiting(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		ordered(t, st)
+		enqueue(t, st, "first", "second")
+		cl := st.WebhookClaimer()
+		defer cl.Close()
+		ds, err := cl.Claim(ctx, "node-1", time.Now(), time.Now().Add(time.Minute), 10, nil)
+		if err != nil || len(ds) != 1 {
+			t.Fatalf("claim: %v %v", ds, err)
+		}
+		if n, err := cl.Finish(ctx, []store.WebhookOutcome{delivered(ds[0])}, nil, time.Now()); err != nil || n != 1 {
+			t.Fatalf("finish: %d %v", n, err)
+		}
+		if got := claimIDs(t, cl); len(got) != 0 {
+			t.Fatalf("claim without promotion: %v; want none", got)
+		}
+		var n int64
+		err = st.Tx(ctx, func(c store.Conn) error {
+			n, err = c.SweepWebhookOrder(ctx, time.Now())
+			return err
+		})
+		if err != nil || n != 1 {
+			t.Fatalf("sweep: %d %v; want 1", n, err)
+		}
+		if got := claimIDs(t, cl); len(got) != 1 || got[0] != "second" {
+			t.Fatalf("claim after the sweep: %v; want second", got)
+		}
+	})
+}
+
+// On PostgreSQL an enqueue that saw the chat's earlier delivery pending
+// may commit after that delivery's outcome: the promotion must not run
+// before it, or the new delivery would wait until the sweep.
+func TestPromotionWaitsForAnEnqueueUnderWay(t *testing.T) {
+	if os.Getenv(storetest.EnvPostgres) == "" {
+		t.Skip("PostgreSQL only (SQLite writes one transaction at a time); set " + storetest.EnvPostgres)
+	}
+	st, _ := storetest.OpenPostgres(t)
+	ctx := context.Background()
+	ordered(t, st)
+	enqueue(t, st, "first")
+	cl := st.WebhookClaimer()
+	defer cl.Close()
+	ds, err := cl.Claim(ctx, "node-1", time.Now(), time.Now().Add(time.Minute), 10, nil)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("claim: %v %v", ds, err)
+	}
+	inserted, release, done := make(chan struct{}), make(chan struct{}), make(chan error)
+	go func() {
+		done <- st.Tx(ctx, func(c store.Conn) error {
+			err := c.InsertWebhookDelivery(ctx, store.WebhookDelivery{ID: "second", SubscriptionID: "sub", ChatID: "chat-1",
+				Action: "a", Body: []byte("{}"), Ordered: true, Status: store.DeliveryPending, NextAttemptAt: time.Now(), CreatedAt: time.Now()})
+			close(inserted)
+			<-release
+			return err
+		})
+	}()
+	<-inserted
+	key := []store.OrderKey{{SubscriptionID: "sub", ChatID: "chat-1"}}
+	if n, err := cl.Finish(ctx, []store.WebhookOutcome{delivered(ds[0])}, key, time.Now()); err != nil || n != 1 {
+		t.Fatalf("finish: %d %v", n, err)
+	}
+	busy, err := cl.Promote(ctx, key, time.Now())
+	if err != nil || len(busy) != 1 {
+		t.Fatalf("promote with an enqueue under way: busy %v, %v; want the chat back", busy, err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if busy, err := cl.Promote(ctx, key, time.Now()); err != nil || len(busy) != 0 {
+		t.Fatalf("promote after the enqueue committed: busy %v, %v", busy, err)
+	}
+	if got := claimIDs(t, cl); len(got) != 1 || got[0] != "second" {
+		t.Fatalf("claim: %v; want second", got)
+	}
+}
+
+// Migration 0009 turns in-flight rows into leases and keeps every attempt.
+func TestMigration0009KeepsLeasesAndAttempts(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			ctx := context.Background()
+			u := "sqlite:" + filepath.Join(t.TempDir(), "old.db")
+			if e.Name == "postgres" {
+				base := os.Getenv(storetest.EnvPostgres)
+				pu, _ := url.Parse(base)
+				q := pu.Query()
+				q.Set("search_path", storetest.NewSchema(t, base))
+				pu.RawQuery = q.Encode()
+				u = pu.String()
+			}
+			st, err := store.Open(ctx, u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			if _, err := st.MigrateTo(ctx, 8); err != nil {
+				t.Fatal(err)
+			}
+			lease := time.Now().Add(time.Minute).UnixMicro()
+			for _, q := range []string{
+				`INSERT INTO webhook_subscriptions (id, url, scheme, secret, created_at, updated_at) VALUES ('sub', 'http://127.0.0.1:9/', 'plain', 'k', 1, 1)`,
+				`INSERT INTO webhook_deliveries (id, subscription_id, action, body, status, attempts, next_attempt_at, lease_owner, created_at, updated_at)
+					VALUES ('flying', 'sub', 'a', '{}', 'in_flight', 1, ` + itoa(lease) + `, 'old-node', 1, 1)`,
+				`INSERT INTO webhook_deliveries (id, subscription_id, action, body, status, attempts, next_attempt_at, created_at, updated_at)
+					VALUES ('done', 'sub', 'a', '{}', 'delivered', 2, 1, 1, 1)`,
+				`INSERT INTO webhook_attempts (delivery_id, n, started_at, latency_us, status_code, error, response_head, node)
+					VALUES ('flying', 1, 10, 5, 503, 'HTTP 503', 'busy', 'old-node'), ('done', 2, 30, 7, 200, '', 'ok "quoted"', 'n2'), ('done', 1, 20, 6, 0, 'refused', '', 'n1')`,
+			} {
+				if err := st.ExecRaw(ctx, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			if applied, err := st.Migrate(ctx); err != nil || len(applied) == 0 || applied[0] != 9 {
+				t.Fatalf("migrate: %v %v", applied, err)
+			}
+			flying, err := st.Read().WebhookDelivery(ctx, "flying")
+			if err != nil || flying.Status != store.DeliveryInFlight || flying.LeaseOwner != "old-node" || flying.LeaseUntil.UnixMicro() != lease {
+				t.Fatalf("flying: %+v %v; want in_flight, leased by old-node until its old lease end", flying, err)
+			}
+			as, err := st.Read().WebhookAttempts(ctx, "done")
+			if err != nil || len(as) != 2 || as[0].N != 1 || as[0].Error != "refused" || as[0].Node != "n1" || as[0].StartedAt.UnixMicro() != 20 ||
+				as[1].N != 2 || as[1].StatusCode != 200 || as[1].ResponseHead != `ok "quoted"` || as[1].Latency != 7*time.Microsecond {
+				t.Fatalf("attempts of done: %+v %v", as, err)
+			}
+			if as, err := st.Read().WebhookAttempts(ctx, "flying"); err != nil || len(as) != 1 || as[0].StatusCode != 503 {
+				t.Fatalf("attempts of flying: %+v %v", as, err)
+			}
+		})
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
