@@ -42,7 +42,7 @@ type Options struct {
 	Timeout        time.Duration   // 10 s per attempt, connect to last byte read
 	Workers        int             // 64 requests at once on this node
 	PerEndpoint    int             // 16 requests at once to one host
-	BatchSize      int             // 64 deliveries per claim and per status flush
+	BatchSize      int             // 256 deliveries per claim and per status flush
 	PollInterval   time.Duration   // 1 s on SQLite, 250 ms on PostgreSQL: look for due retries and other nodes' work
 	ReloadInterval time.Duration   // 2 s: reload subscriptions changed by other nodes
 	SweepInterval  time.Duration   // 10 s: release ordered deliveries a race between nodes left waiting
@@ -79,7 +79,7 @@ func (o Options) withDefaults() Options {
 		o.PerEndpoint = 16
 	}
 	if o.BatchSize <= 0 {
-		o.BatchSize = 64
+		o.BatchSize = 256
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = time.Second
