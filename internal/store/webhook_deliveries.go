@@ -198,6 +198,11 @@ var (
 	// On PostgreSQL the candidate rows are locked with SKIP LOCKED, so
 	// several nodes claiming at once never take the same row.
 	claimPostgres = fmt.Sprintf(claimSet, "", "jsonb_array_elements_text(CAST(? AS jsonb))", "FOR UPDATE SKIP LOCKED")
+	// The SQLite dispatcher keeps its leases in memory (WebhookClaimer):
+	// its claim only reads, skipping the deliveries it holds.
+	claimSQLiteRead = `SELECT d.seq, d.id, d.subscription_id, d.chat_id, d.action, d.target, d.body, d.ordered, d.attempts, d.replay_base, d.next_attempt_at, d.created_at
+FROM webhook_deliveries d INDEXED BY webhook_deliveries_due ` + strings.Replace(fmt.Sprintf(claimWhere, "value FROM json_each(?)"),
+		"ORDER BY", "AND d.seq NOT IN (SELECT value FROM json_each(?))\n\tORDER BY", 1)
 )
 
 // ClaimWebhookDeliveries (inside a transaction) leases up to limit due deliveries to owner until
@@ -235,6 +240,10 @@ func (c Conn) claimWebhookDeliveries(ctx context.Context, owner string, now, lea
 	if err != nil {
 		return nil, fmt.Errorf("store: claim webhook deliveries: %w", err)
 	}
+	return scanClaimed(rows, owner, leaseUntil)
+}
+
+func scanClaimed(rows *sql.Rows, owner string, leaseUntil time.Time) ([]WebhookDelivery, error) {
 	defer rows.Close()
 	var out []WebhookDelivery
 	for rows.Next() {
@@ -314,7 +323,7 @@ func (c Conn) ReleaseWebhookDelivery(ctx context.Context, id, owner string, at t
 // KillWebhookDelivery dead-letters one claimed delivery without an attempt
 // (its subscription is gone or disabled).
 func (c Conn) KillWebhookDelivery(ctx context.Context, id, owner, reason string, at time.Time) error {
-	_, err := c.exec(ctx, "UPDATE webhook_deliveries SET status = 'dead', lease_owner = '', lease_until = 0, last_error = ?, updated_at = ? WHERE id = ? AND status = 'pending' AND lease_owner = ?",
+	_, err := c.exec(ctx, "UPDATE webhook_deliveries SET status = 'dead', lease_owner = '', lease_until = 0, last_error = ?, updated_at = ? WHERE id = ? AND status = 'pending' AND lease_owner IN (?, '')",
 		reason, micros(at), id, owner)
 	if err != nil {
 		return fmt.Errorf("store: dead-letter webhook delivery: %w", err)
@@ -607,8 +616,9 @@ func finishSQLite(size int) string {
 	b.WriteString(`)
 UPDATE webhook_deliveries SET status = u.status, attempts = u.n, next_attempt_at = u.next_at, lease_owner = '', lease_until = 0, updated_at = u.at,
 	delivered_at = u.delivered, last_status_code = u.code, last_error = u.err, attempt_log = webhook_deliveries.attempt_log || u.line
-FROM u WHERE webhook_deliveries.seq = u.seq AND webhook_deliveries.status = 'pending'
-	AND webhook_deliveries.lease_owner = u.owner AND webhook_deliveries.attempts = u.n - 1`)
+FROM u WHERE webhook_deliveries.seq = u.seq AND webhook_deliveries.status = 'pending' AND webhook_deliveries.attempts = u.n - 1`)
+	// (No lease check: on SQLite the one dispatcher keeps its leases in
+	// memory, see WebhookClaimer; u.owner is unused.)
 	return b.String()
 }
 
@@ -652,14 +662,89 @@ func (c Conn) finishWebhookAttemptsSQLite(ctx context.Context, os []WebhookOutco
 // runs out, then it is sent again (at least once; receivers deduplicate on
 // webhook-id). Each claim and each batch of outcomes is one statement and
 // one round trip.
+//
+// On SQLite there is one dispatching process (the store's one writer), so
+// the claimer keeps its leases in memory instead: a claim is a read on the
+// read pool that skips the deliveries it holds, and costs the writer
+// nothing. A lease still runs out (an outcome that could not be recorded
+// is sent again after it), and a crash forgets them all, which leaves the
+// deliveries pending: sent again after the restart, as on PostgreSQL.
 type WebhookClaimer struct {
 	s              *Store
 	claims, record pgSession
+
+	mu     sync.Mutex
+	leases map[int64]time.Time // SQLite: seq → lease end
+	unlock func()              // SQLite: releases the dispatcher lock (lockDispatch); nil until taken
 }
 
 // WebhookClaimer returns a claimer; Close it when done.
 func (s *Store) WebhookClaimer() *WebhookClaimer {
-	return &WebhookClaimer{s: s, claims: pgSession{db: s.write}, record: pgSession{db: s.write}}
+	return &WebhookClaimer{s: s, claims: pgSession{db: s.write}, record: pgSession{db: s.write}, leases: map[int64]time.Time{}}
+}
+
+// Leased reports whether this claimer holds a lease on the delivery (on
+// SQLite, where leases live in memory; always false on PostgreSQL, where
+// the delivery row says it).
+func (w *WebhookClaimer) Leased(seq int64) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	until, ok := w.leases[seq]
+	return ok && time.Now().Before(until)
+}
+
+// Forget ends this claimer's in-memory leases of the given deliveries
+// (their outcomes are recorded, or they were handed back); a no-op on
+// PostgreSQL.
+func (w *WebhookClaimer) Forget(seqs []int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, seq := range seqs {
+		delete(w.leases, seq)
+	}
+}
+
+func (w *WebhookClaimer) claimSQLite(ctx context.Context, owner string, now, leaseUntil time.Time, limit int, skip []string) ([]WebhookDelivery, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.unlock == nil {
+		unlock, err := lockDispatch(w.s.dsn)
+		if err != nil {
+			return nil, err
+		}
+		w.unlock = unlock
+	}
+	held := make([]int64, 0, len(w.leases))
+	for seq, until := range w.leases {
+		if now.Before(until) {
+			held = append(held, seq)
+		} else {
+			delete(w.leases, seq)
+		}
+	}
+	if skip == nil {
+		skip = []string{}
+	}
+	skipJSON, err := json.Marshal(skip)
+	if err != nil {
+		return nil, fmt.Errorf("store: claim webhook deliveries: %w", err)
+	}
+	heldJSON, err := json.Marshal(held)
+	if err != nil {
+		return nil, fmt.Errorf("store: claim webhook deliveries: %w", err)
+	}
+	rows, err := w.s.Read().query(ctx, claimSQLiteRead, micros(now), micros(now), string(skipJSON), string(heldJSON), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: claim webhook deliveries: %w", err)
+	}
+	out, err := scanClaimed(rows, owner, leaseUntil)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range out {
+		w.leases[d.Seq] = leaseUntil
+	}
+	return out, nil
 }
 
 // pgSession is one PostgreSQL connection held with the claimer's settings.
@@ -741,7 +826,7 @@ func (w *WebhookClaimer) Claim(ctx context.Context, owner string, now, leaseUnti
 		return err
 	}
 	if w.s.engine != Postgres {
-		return out, w.s.Tx(ctx, claim)
+		return w.claimSQLite(ctx, owner, now, leaseUntil, limit, skip)
 	}
 	return out, w.claims.do(ctx, claim)
 }
@@ -803,8 +888,16 @@ func (w *WebhookClaimer) NextDue(ctx context.Context, now time.Time) (time.Time,
 	return t, err
 }
 
-// Close gives the claimer's sessions up.
+// Close gives the claimer's sessions (PostgreSQL) or its dispatcher lock
+// and leases (SQLite) up.
 func (w *WebhookClaimer) Close() {
 	w.claims.close()
 	w.record.close()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.unlock != nil {
+		w.unlock()
+		w.unlock = nil
+	}
+	clear(w.leases)
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,8 +89,12 @@ func TestOrderedDeliveryWaitsUntilTheEarlierOneLeaves(t *testing.T) {
 		if got := claimIDs(t, cl); len(got) != 0 {
 			t.Fatalf("claim while first is in flight: %v; want none", got)
 		}
-		if first, _ := st.Read().WebhookDelivery(ctx, "first"); first.Status != store.DeliveryInFlight {
+		first, _ := st.Read().WebhookDelivery(ctx, "first")
+		if st.Engine() == store.Postgres && first.Status != store.DeliveryInFlight {
 			t.Fatalf("first reads as %s while leased; want in_flight", first.Status)
+		}
+		if st.Engine() == store.SQLite && (first.Status != store.DeliveryPending || !cl.Leased(first.Seq)) {
+			t.Fatalf("first reads as %s, leased in memory %v; want pending and leased by the claimer", first.Status, cl.Leased(first.Seq))
 		}
 		key := []store.OrderKey{{SubscriptionID: "sub", ChatID: "chat-1"}}
 		if n, err := cl.Finish(ctx, []store.WebhookOutcome{delivered(ds[0])}, key, time.Now()); err != nil || n != 1 {
@@ -245,3 +250,32 @@ func TestMigration0009KeepsLeasesAndAttempts(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// SQLite leases live in the dispatching process, so a second process (here:
+// a second store on the same file) must not claim from the same database.
+func TestOnlyOneSQLiteDispatcherPerDatabase(t *testing.T) {
+	st, u := storetest.OpenSQLite(t)
+	ordered(t, st)
+	enqueue(t, st, "first")
+	cl := st.WebhookClaimer()
+	if got := claimIDs(t, cl); len(got) != 1 {
+		t.Fatalf("first claimer: %v", got)
+	}
+	other, err := store.Open(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	cl2 := other.WebhookClaimer()
+	defer cl2.Close()
+	if _, err := cl2.Claim(context.Background(), "node-2", time.Now(), time.Now().Add(time.Minute), 10, nil); err == nil ||
+		!strings.Contains(err.Error(), "another process dispatches webhooks") {
+		t.Fatalf("second claimer: %v; want refused", err)
+	}
+	cl.Close()
+	// The first one gave up its leases with its lock: the delivery is claimable again.
+	ds, err := cl2.Claim(context.Background(), "node-2", time.Now(), time.Now().Add(time.Minute), 10, nil)
+	if err != nil || len(ds) != 1 || ds[0].ID != "first" {
+		t.Fatalf("second claimer after the first closed: %v %v", ds, err)
+	}
+}

@@ -604,6 +604,11 @@ func (d *dispatcher) flush(batch []result) []result {
 		if lost > 0 {
 			d.e.log.Warn("webhook leases lost before outcomes were recorded", "deliveries", lost)
 		}
+		seqs := make([]int64, len(batch))
+		for i, r := range batch {
+			seqs[i] = r.d.Seq
+		}
+		d.claimer.Forget(seqs) // SQLite's in-memory leases
 		if !simple || d.e.store.Engine() == store.Postgres {
 			// SQLite's simple flush promoted them in its transaction.
 			for _, k := range finishedChats(batch) {

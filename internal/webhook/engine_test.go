@@ -446,3 +446,35 @@ func TestStopFinishesRequestsUnderWay(t *testing.T) {
 		}
 	})
 }
+
+// While a request is under way the operator API shows its delivery as
+// in flight, on both engines (on SQLite the lease lives in the
+// dispatcher's memory, not in the row).
+func TestDeliveryUnderWayReadsAsInFlight(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		release := make(chan struct{})
+		rc := newReceiver(t, func(int, *http.Request, []byte) int { <-release; return http.StatusOK })
+		defer close(release)
+		s := newSetup(t, st, nil)
+		sub := s.subscribe(t, plainSub(rc.URL))
+		s.eng.Start()
+		chat, customer := s.chatWithCustomer(t, nil)
+		s.say(t, chat, customer, "hello")
+		var id string
+		waitFor(t, "a delivery in flight", func() bool {
+			ds, err := s.eng.Deliveries(context.Background(), webhook.DeliveryFilter{SubscriptionID: sub.ID, Status: store.DeliveryInFlight})
+			if err != nil || len(ds) == 0 {
+				return false
+			}
+			id = ds[0].ID
+			return true
+		})
+		d, _, err := s.eng.Delivery(context.Background(), id)
+		if err != nil || d.Status != store.DeliveryInFlight {
+			t.Fatalf("delivery %s: %s %v; want in_flight", id, d.Status, err)
+		}
+		if ds, _ := s.eng.Deliveries(context.Background(), webhook.DeliveryFilter{SubscriptionID: sub.ID, Status: store.DeliveryPending}); len(ds) != 0 {
+			t.Fatalf("pending while the only delivery is in flight: %d", len(ds))
+		}
+	})
+}

@@ -132,7 +132,26 @@ type (
 
 // Deliveries lists deliveries, newest first.
 func (e *Engine) Deliveries(ctx context.Context, f DeliveryFilter) ([]DeliveryRecord, error) {
-	return e.store.Read().ListWebhookDeliveries(ctx, f)
+	if e.memoryLeases() == nil {
+		return e.store.Read().ListWebhookDeliveries(ctx, f)
+	}
+	// SQLite: the rows do not know which pending deliveries are in flight.
+	want := f.Status
+	if want == store.DeliveryInFlight {
+		f.Status = store.DeliveryPending
+	}
+	ds, err := e.store.Read().ListWebhookDeliveries(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	out := ds[:0]
+	for _, d := range ds {
+		e.overlayLease(&d)
+		if want == "" || d.Status == want {
+			out = append(out, d)
+		}
+	}
+	return out, nil
 }
 
 // Delivery returns one delivery and its attempts.
@@ -142,8 +161,26 @@ func (e *Engine) Delivery(ctx context.Context, id string) (DeliveryRecord, []Att
 	if err != nil {
 		return d, nil, err
 	}
+	e.overlayLease(&d)
 	as, err := r.WebhookAttempts(ctx, id)
 	return d, as, err
+}
+
+// memoryLeases is the running dispatcher's claimer when it keeps its
+// leases in memory (SQLite), else nil.
+func (e *Engine) memoryLeases() *store.WebhookClaimer {
+	if e.dispatcher == nil || e.store.Engine() == store.Postgres {
+		return nil
+	}
+	return e.dispatcher.claimer
+}
+
+// overlayLease shows a pending delivery this node's dispatcher holds in
+// memory as in flight.
+func (e *Engine) overlayLease(d *DeliveryRecord) {
+	if cl := e.memoryLeases(); cl != nil && d.Status == store.DeliveryPending && cl.Leased(d.Seq) {
+		d.Status = store.DeliveryInFlight
+	}
 }
 
 // Resend puts one delivered, failed or dead delivery back in the queue,
