@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -286,10 +287,45 @@ type attemptLine struct {
 	Node         string `json:"node"`
 }
 
+// logLine is the attempt as a line of attempt_log: the JSON of
+// attemptLine, written by hand (one per delivery on the hot path).
 func (a WebhookAttempt) logLine() string {
-	b, _ := json.Marshal(attemptLine{N: a.N, StartedAt: micros(a.StartedAt), LatencyUS: a.Latency.Microseconds(), StatusCode: a.StatusCode,
-		Error: a.Error, ResponseHead: a.ResponseHead, Node: a.Node})
-	return string(b) + "\n"
+	b := make([]byte, 0, 128+len(a.Error)+len(a.ResponseHead))
+	b = append(b, `{"n":`...)
+	b = strconv.AppendInt(b, int64(a.N), 10)
+	b = append(b, `,"started_at":`...)
+	b = strconv.AppendInt(b, micros(a.StartedAt), 10)
+	b = append(b, `,"latency_us":`...)
+	b = strconv.AppendInt(b, a.Latency.Microseconds(), 10)
+	b = append(b, `,"status_code":`...)
+	b = strconv.AppendInt(b, int64(a.StatusCode), 10)
+	b = append(b, `,"error":`...)
+	b = appendJSONString(b, a.Error)
+	b = append(b, `,"response_head":`...)
+	b = appendJSONString(b, a.ResponseHead)
+	b = append(b, `,"node":`...)
+	b = appendJSONString(b, a.Node)
+	b = append(b, "}\n"...)
+	return string(b)
+}
+
+// appendJSONString appends s as a JSON string (s is valid UTF-8).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c == '\n':
+			b = append(b, '\\', 'n')
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
 }
 
 // WebhookOutcome is what an attempt decided for its delivery.

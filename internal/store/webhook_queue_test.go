@@ -279,3 +279,27 @@ func TestOnlyOneSQLiteDispatcherPerDatabase(t *testing.T) {
 		t.Fatalf("second claimer after the first closed: %v %v", ds, err)
 	}
 }
+
+// The attempt log survives any bytes a receiver answers with.
+func TestAttemptLogKeepsAwkwardResponses(t *testing.T) {
+	st, _ := storetest.OpenSQLite(t)
+	ctx := context.Background()
+	ordered(t, st)
+	enqueue(t, st, "first")
+	cl := st.WebhookClaimer()
+	defer cl.Close()
+	ds, err := cl.Claim(ctx, "node-1", time.Now(), time.Now().Add(time.Minute), 10, nil)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("claim: %v %v", ds, err)
+	}
+	head := "line\nbreak \"quoted\" back\\slash \t tab \x01 ctl é ✓ </script>"
+	o := delivered(ds[0])
+	o.Attempt.ResponseHead, o.Attempt.Error = head, "HTTP 500: \"bad\"\r\n"
+	if n, err := cl.Finish(ctx, []store.WebhookOutcome{o}, nil, time.Now()); err != nil || n != 1 {
+		t.Fatalf("finish: %d %v", n, err)
+	}
+	as, err := st.Read().WebhookAttempts(ctx, "first")
+	if err != nil || len(as) != 1 || as[0].ResponseHead != head || as[0].Error != o.Attempt.Error {
+		t.Fatalf("attempts: %+v %v", as, err)
+	}
+}

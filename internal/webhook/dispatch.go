@@ -58,6 +58,7 @@ type dispatcher struct {
 	// run yet (completeLoop only).
 	promote map[store.OrderKey]bool
 
+	jobs        chan runJob // to the workers; never more than Workers queued or running
 	sends       sync.WaitGroup
 	sendCtx     context.Context
 	cancelSends context.CancelFunc
@@ -77,6 +78,11 @@ type hostQueue struct {
 type job struct {
 	d   store.WebhookDelivery
 	sub *compiled
+}
+
+type runJob struct {
+	j job
+	h *hostQueue
 }
 
 type resultKind int
@@ -119,6 +125,7 @@ func newDispatcher(e *Engine) *dispatcher {
 		claimer:     e.store.WebhookClaimer(),
 		wake:        make(chan struct{}, 1),
 		results:     make(chan result, maxHeld+o.BatchSize),
+		jobs:        make(chan runJob, o.Workers),
 		maxHeld:     maxHeld,
 		held:        map[string]bool{},
 		reclaimed:   map[string]store.WebhookDelivery{},
@@ -143,6 +150,15 @@ func (d *dispatcher) notify() {
 }
 
 func (d *dispatcher) start() {
+	// Long-lived workers rather than a goroutine per request: their
+	// stacks grow once, not on every request.
+	for range d.e.opts.Workers {
+		go func() {
+			for rj := range d.jobs {
+				d.run(rj.j, rj.h)
+			}
+		}()
+	}
 	go d.claimLoop()
 	go d.completeLoop()
 	go d.background()
@@ -170,6 +186,7 @@ func (d *dispatcher) stop(ctx context.Context) error {
 		d.cancelSends()
 		<-sent
 	}
+	close(d.jobs)
 	close(d.results)
 	<-d.compDone
 	close(d.bgStop)
@@ -316,7 +333,8 @@ func (d *dispatcher) schedule(j job) bool {
 	return true
 }
 
-// pumpLocked starts queued requests while the global and per-host limits allow.
+// pumpLocked hands queued requests to the workers while the global and
+// per-host limits allow.
 func (d *dispatcher) pumpLocked() {
 	if d.stopping {
 		return
@@ -329,7 +347,8 @@ func (d *dispatcher) pumpLocked() {
 			h.active++
 			d.active++
 			d.sends.Add(1)
-			go d.run(j, h)
+			d.jobs <- runJob{j, h} // never blocks: active ≤ Workers
+
 		}
 		if h.active == 0 && len(h.queue) == 0 {
 			delete(d.hosts, host)
