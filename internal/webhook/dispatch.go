@@ -20,6 +20,9 @@ import (
 // responseHeadBytes is how much of a response body an attempt records.
 const responseHeadBytes = 1024
 
+// headBuffers holds the buffers responses are read into.
+var headBuffers = sync.Pool{New: func() any { return new([responseHeadBytes]byte) }}
+
 // promoteRetry is how soon a promotion that met an enqueue under way (on
 // PostgreSQL) is tried again.
 const promoteRetry = 5 * time.Millisecond
@@ -406,11 +409,12 @@ func (d *dispatcher) post(ctx context.Context, j job, now time.Time) (status int
 		return 0, "", describeError(err), 0
 	}
 	defer resp.Body.Close()
-	buf := make([]byte, responseHeadBytes)
-	n, _ := io.ReadFull(resp.Body, buf)
+	buf := headBuffers.Get().(*[responseHeadBytes]byte)
+	n, _ := io.ReadFull(resp.Body, buf[:])
 	// Drain a little more so the connection can be reused.
 	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
 	head = cleanText(buf[:n])
+	headBuffers.Put(buf)
 	status = resp.StatusCode
 	switch {
 	case status >= 200 && status < 300:
@@ -460,7 +464,7 @@ func (d *dispatcher) completeLoop() {
 					d.promoteWaiting()
 					return
 				}
-				batch = []result{r}
+				batch = append(make([]result, 0, batchSize), r)
 			case <-t.C:
 				d.promoteWaiting()
 				continue
@@ -470,7 +474,7 @@ func (d *dispatcher) completeLoop() {
 			if !ok {
 				return
 			}
-			batch = []result{r}
+			batch = append(make([]result, 0, batchSize), r)
 		}
 		// Group commit: gather what arrives within a few milliseconds, so
 		// a busy dispatcher records many outcomes per transaction.
