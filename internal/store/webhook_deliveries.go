@@ -769,7 +769,12 @@ func (w *WebhookClaimer) claimSQLite(ctx context.Context, owner string, now, lea
 	if err != nil {
 		return nil, fmt.Errorf("store: claim webhook deliveries: %w", err)
 	}
-	rows, err := w.s.Read().query(ctx, claimSQLiteRead, micros(now), micros(now), string(skipJSON), string(heldJSON), limit)
+	// On the writer connection, outside a transaction: a read that waits
+	// its turn between group commits, but finds its pages in the cache. A
+	// pooled reader drops its whole page cache whenever the database has
+	// changed since its last read, which here is every time.
+	writer := Conn{q: w.s.write, stmts: w.s.writeStmts}
+	rows, err := writer.query(ctx, claimSQLiteRead, micros(now), micros(now), string(skipJSON), string(heldJSON), limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: claim webhook deliveries: %w", err)
 	}
