@@ -202,8 +202,13 @@ var (
 	// The SQLite dispatcher keeps its leases in memory (WebhookClaimer):
 	// its claim only reads, skipping the deliveries it holds.
 	claimSQLiteRead = `SELECT d.seq, d.id, d.subscription_id, d.chat_id, d.action, d.target, d.body, d.ordered, d.attempts, d.replay_base, d.next_attempt_at, d.created_at
-FROM webhook_deliveries d INDEXED BY webhook_deliveries_due ` + strings.Replace(fmt.Sprintf(claimWhere, "value FROM json_each(?)"),
-		"ORDER BY", "AND d.seq NOT IN (SELECT value FROM json_each(?))\n\tORDER BY", 1)
+FROM webhook_deliveries d INDEXED BY webhook_deliveries_due
+WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.seq NOT IN (SELECT value FROM json_each(?))
+	  AND d.lease_until <= ? AND d.subscription_id NOT IN (SELECT value FROM json_each(?))
+	  AND (d.ordered = 0 OR d.chat_id = '' OR NOT EXISTS (
+		SELECT 1 FROM webhook_deliveries p
+		WHERE p.subscription_id = d.subscription_id AND p.chat_id = d.chat_id AND p.seq < d.seq AND p.status = 'pending'))
+	ORDER BY d.next_attempt_at LIMIT ?`
 )
 
 // ClaimWebhookDeliveries (inside a transaction) leases up to limit due deliveries to owner until
@@ -774,7 +779,7 @@ func (w *WebhookClaimer) claimSQLite(ctx context.Context, owner string, now, lea
 	// pooled reader drops its whole page cache whenever the database has
 	// changed since its last read, which here is every time.
 	writer := Conn{q: w.s.write, stmts: w.s.writeStmts}
-	rows, err := writer.query(ctx, claimSQLiteRead, micros(now), micros(now), string(skipJSON), string(heldJSON), limit)
+	rows, err := writer.query(ctx, claimSQLiteRead, micros(now), string(heldJSON), micros(now), string(skipJSON), limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: claim webhook deliveries: %w", err)
 	}
