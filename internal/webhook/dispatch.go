@@ -59,7 +59,8 @@ type dispatcher struct {
 	// promote holds the ordered chats whose next delivery is to be made
 	// due: their earlier one left the queue, but the promotion could not
 	// run yet (completeLoop only).
-	promote map[store.OrderKey]bool
+	promote      map[store.OrderKey]bool
+	promoteAfter time.Duration // how soon to try them again: promoteRetry, longer after errors
 
 	jobs        chan runJob // to the workers; never more than Workers queued or running
 	sends       sync.WaitGroup
@@ -125,23 +126,24 @@ func newDispatcher(e *Engine) *dispatcher {
 		client: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse // redirects are not followed
 		}},
-		claimer:     e.store.WebhookClaimer(),
-		wake:        make(chan struct{}, 1),
-		results:     make(chan result, maxHeld+o.BatchSize),
-		jobs:        make(chan runJob, o.Workers),
-		maxHeld:     maxHeld,
-		held:        map[string]bool{},
-		reclaimed:   map[string]store.WebhookDelivery{},
-		hosts:       map[string]*hostQueue{},
-		failing:     map[string]bool{},
-		promote:     map[store.OrderKey]bool{},
-		sendCtx:     sendCtx,
-		cancelSends: cancel,
-		stopClaim:   make(chan struct{}),
-		claimDone:   make(chan struct{}),
-		compDone:    make(chan struct{}),
-		bgStop:      make(chan struct{}),
-		bgDone:      make(chan struct{}),
+		claimer:      e.store.WebhookClaimer(),
+		wake:         make(chan struct{}, 1),
+		results:      make(chan result, maxHeld+o.BatchSize),
+		jobs:         make(chan runJob, o.Workers),
+		maxHeld:      maxHeld,
+		held:         map[string]bool{},
+		reclaimed:    map[string]store.WebhookDelivery{},
+		hosts:        map[string]*hostQueue{},
+		failing:      map[string]bool{},
+		promote:      map[store.OrderKey]bool{},
+		promoteAfter: promoteRetry,
+		sendCtx:      sendCtx,
+		cancelSends:  cancel,
+		stopClaim:    make(chan struct{}),
+		claimDone:    make(chan struct{}),
+		compDone:     make(chan struct{}),
+		bgStop:       make(chan struct{}),
+		bgDone:       make(chan struct{}),
 	}
 }
 
@@ -351,7 +353,6 @@ func (d *dispatcher) pumpLocked() {
 			d.active++
 			d.sends.Add(1)
 			d.jobs <- runJob{j, h} // never blocks: active ≤ Workers
-
 		}
 		if h.active == 0 && len(h.queue) == 0 {
 			delete(d.hosts, host)
@@ -456,7 +457,7 @@ func (d *dispatcher) completeLoop() {
 		} else if len(d.promote) > 0 {
 			// Chats wait for a promotion that found an enqueue under way:
 			// try again shortly, whatever else happens.
-			t := time.NewTimer(promoteRetry)
+			t := time.NewTimer(d.promoteAfter)
 			select {
 			case r, ok := <-d.results:
 				t.Stop()
@@ -712,9 +713,11 @@ func (d *dispatcher) promoteWaiting() {
 	busy, err := d.claimer.Promote(ctx, keys, time.Now())
 	cancel()
 	if err != nil {
-		d.e.log.Warn("webhook: promoting ordered deliveries failed; retrying", "chats", len(keys), "err", err)
+		d.promoteAfter = min(2*d.promoteAfter, 5*time.Second)
+		d.e.log.Warn("webhook: promoting ordered deliveries failed; retrying", "chats", len(keys), "in", d.promoteAfter, "err", err)
 		return
 	}
+	d.promoteAfter = promoteRetry
 	clear(d.promote)
 	for _, k := range busy {
 		d.promote[k] = true
