@@ -374,7 +374,9 @@ func (c Conn) KillWebhookDelivery(ctx context.Context, id, owner, reason string,
 
 // DeadLetterWebhookDeliveries dead-letters every pending delivery of a
 // subscription (its endpoint was disabled) and returns how many. Leased
-// deliveries finish their attempt first.
+// deliveries finish their attempt first on PostgreSQL; on SQLite, whose
+// leases are in the dispatcher's memory, they are dead-lettered too and
+// the outcome of an attempt under way is not recorded over it.
 func (c Conn) DeadLetterWebhookDeliveries(ctx context.Context, subscriptionID, reason string, at time.Time) (int64, error) {
 	res, err := c.exec(ctx, "UPDATE webhook_deliveries SET status = 'dead', last_error = ?, updated_at = ? WHERE subscription_id = ? AND status = 'pending' AND lease_until <= ?",
 		reason, micros(at), subscriptionID, micros(at))
