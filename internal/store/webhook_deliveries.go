@@ -200,10 +200,14 @@ var (
 	// several nodes claiming at once never take the same row.
 	claimPostgres = fmt.Sprintf(claimSet, "", "jsonb_array_elements_text(CAST(? AS jsonb))", "FOR UPDATE SKIP LOCKED")
 	// The SQLite dispatcher keeps its leases in memory (WebhookClaimer):
-	// its claim only reads, skipping the deliveries it holds.
+	// its claim only reads, skipping the deliveries it holds. "? + 0":
+	// this SQLite build (STAT4) recompiles a statement on every run when
+	// a bound parameter is the bound of a range on an indexed column, in
+	// case the value changes the plan; an expression is not probed, and
+	// the index range is the same.
 	claimSQLiteRead = `SELECT d.seq, d.id, d.subscription_id, d.chat_id, d.action, d.target, d.body, d.ordered, d.attempts, d.replay_base, d.next_attempt_at, d.created_at
 FROM webhook_deliveries d INDEXED BY webhook_deliveries_due
-WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.seq NOT IN (SELECT value FROM json_each(?))
+WHERE d.status = 'pending' AND d.next_attempt_at <= ? + 0 AND d.seq NOT IN (SELECT value FROM json_each(?))
 	  AND d.lease_until <= ? AND d.subscription_id NOT IN (SELECT value FROM json_each(?))
 	  AND (d.ordered = 0 OR d.chat_id = '' OR NOT EXISTS (
 		SELECT 1 FROM webhook_deliveries p
