@@ -64,27 +64,34 @@ func delivered(d store.WebhookDelivery) store.WebhookOutcome {
 		Attempt: store.WebhookAttempt{DeliveryID: d.ID, N: 1, StartedAt: time.Now(), StatusCode: 200, Node: "node-1"}}
 }
 
+// claimOne enqueues ids in one ordered chat and claims: only the first
+// is claimable.
+func claimOne(t *testing.T, st *store.Store, ids ...string) (*store.WebhookClaimer, store.WebhookDelivery) {
+	t.Helper()
+	ordered(t, st)
+	enqueue(t, st, ids...)
+	cl := st.WebhookClaimer()
+	t.Cleanup(cl.Close)
+	ds, err := cl.Claim(context.Background(), "node-1", time.Now(), time.Now().Add(time.Minute), 10, nil)
+	if err != nil || len(ds) != 1 || ds[0].ID != ids[0] {
+		t.Fatalf("claim: %v %v; want only %s", ds, err, ids[0])
+	}
+	return cl, ds[0]
+}
+
 // A later delivery of an ordered chat is not claimable (nor rescanned by
 // claims) while an earlier one is queued; when the earlier one is
 // delivered, the later one becomes due.
 func TestOrderedDeliveryWaitsUntilTheEarlierOneLeaves(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		ordered(t, st)
-		enqueue(t, st, "first", "second")
+		cl, claimed := claimOne(t, st, "first", "second")
 		second, err := st.Read().WebhookDelivery(ctx, "second")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if second.Status != store.DeliveryPending || !second.NextAttemptAt.IsZero() {
 			t.Fatalf("second: status %s, next attempt %v; want pending and waiting (no time)", second.Status, second.NextAttemptAt)
-		}
-		cl := st.WebhookClaimer()
-		defer cl.Close()
-		now := time.Now()
-		ds, err := cl.Claim(ctx, "node-1", now, now.Add(time.Minute), 10, nil)
-		if err != nil || len(ds) != 1 || ds[0].ID != "first" {
-			t.Fatalf("claim: %v %v; want only first", ds, err)
 		}
 		if got := claimIDs(t, cl); len(got) != 0 {
 			t.Fatalf("claim while first is in flight: %v; want none", got)
@@ -97,7 +104,7 @@ func TestOrderedDeliveryWaitsUntilTheEarlierOneLeaves(t *testing.T) {
 			t.Fatalf("first reads as %s, leased in memory %v; want pending and leased by the claimer", first.Status, cl.Leased(first.Seq))
 		}
 		key := []store.OrderKey{{SubscriptionID: "sub", ChatID: "chat-1"}}
-		if n, err := cl.Finish(ctx, []store.WebhookOutcome{delivered(ds[0])}, key, time.Now()); err != nil || n != 1 {
+		if n, err := cl.Finish(ctx, []store.WebhookOutcome{delivered(claimed)}, key, time.Now()); err != nil || n != 1 {
 			t.Fatalf("finish: %d %v", n, err)
 		}
 		if busy, err := cl.Promote(ctx, key, time.Now()); err != nil || len(busy) != 0 {
@@ -118,22 +125,16 @@ func TestOrderedDeliveryWaitsUntilTheEarlierOneLeaves(t *testing.T) {
 func TestSweepReleasesADeliveryLeftWaiting(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		ordered(t, st)
-		enqueue(t, st, "first", "second")
-		cl := st.WebhookClaimer()
-		defer cl.Close()
-		ds, err := cl.Claim(ctx, "node-1", time.Now(), time.Now().Add(time.Minute), 10, nil)
-		if err != nil || len(ds) != 1 {
-			t.Fatalf("claim: %v %v", ds, err)
-		}
-		if n, err := cl.Finish(ctx, []store.WebhookOutcome{delivered(ds[0])}, nil, time.Now()); err != nil || n != 1 {
+		cl, first := claimOne(t, st, "first", "second")
+		if n, err := cl.Finish(ctx, []store.WebhookOutcome{delivered(first)}, nil, time.Now()); err != nil || n != 1 {
 			t.Fatalf("finish: %d %v", n, err)
 		}
 		if got := claimIDs(t, cl); len(got) != 0 {
 			t.Fatalf("claim without promotion: %v; want none", got)
 		}
 		var n int64
-		err = st.Tx(ctx, func(c store.Conn) error {
+		err := st.Tx(ctx, func(c store.Conn) error {
+			var err error
 			n, err = c.SweepWebhookOrder(ctx, time.Now())
 			return err
 		})
@@ -155,14 +156,7 @@ func TestPromotionWaitsForAnEnqueueUnderWay(t *testing.T) {
 	}
 	st, _ := storetest.OpenPostgres(t)
 	ctx := context.Background()
-	ordered(t, st)
-	enqueue(t, st, "first")
-	cl := st.WebhookClaimer()
-	defer cl.Close()
-	ds, err := cl.Claim(ctx, "node-1", time.Now(), time.Now().Add(time.Minute), 10, nil)
-	if err != nil || len(ds) != 1 {
-		t.Fatalf("claim: %v %v", ds, err)
-	}
+	cl, first := claimOne(t, st, "first")
 	inserted, release, done := make(chan struct{}), make(chan struct{}), make(chan error)
 	go func() {
 		done <- st.Tx(ctx, func(c store.Conn) error {
@@ -175,7 +169,7 @@ func TestPromotionWaitsForAnEnqueueUnderWay(t *testing.T) {
 	}()
 	<-inserted
 	key := []store.OrderKey{{SubscriptionID: "sub", ChatID: "chat-1"}}
-	if n, err := cl.Finish(ctx, []store.WebhookOutcome{delivered(ds[0])}, key, time.Now()); err != nil || n != 1 {
+	if n, err := cl.Finish(ctx, []store.WebhookOutcome{delivered(first)}, key, time.Now()); err != nil || n != 1 {
 		t.Fatalf("finish: %d %v", n, err)
 	}
 	busy, err := cl.Promote(ctx, key, time.Now())
@@ -284,16 +278,9 @@ func TestOnlyOneSQLiteDispatcherPerDatabase(t *testing.T) {
 func TestAttemptLogKeepsAwkwardResponses(t *testing.T) {
 	st, _ := storetest.OpenSQLite(t)
 	ctx := context.Background()
-	ordered(t, st)
-	enqueue(t, st, "first")
-	cl := st.WebhookClaimer()
-	defer cl.Close()
-	ds, err := cl.Claim(ctx, "node-1", time.Now(), time.Now().Add(time.Minute), 10, nil)
-	if err != nil || len(ds) != 1 {
-		t.Fatalf("claim: %v %v", ds, err)
-	}
+	cl, first := claimOne(t, st, "first")
 	head := "line\nbreak \"quoted\" back\\slash \t tab \x01 ctl é ✓ </script>"
-	o := delivered(ds[0])
+	o := delivered(first)
 	o.Attempt.ResponseHead, o.Attempt.Error = head, "HTTP 500: \"bad\"\r\n"
 	if n, err := cl.Finish(ctx, []store.WebhookOutcome{o}, nil, time.Now()); err != nil || n != 1 {
 		t.Fatalf("finish: %d %v", n, err)
