@@ -16,7 +16,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+	"modernc.org/sqlite"
 )
 
 // Engine names a database engine.
@@ -39,6 +39,8 @@ type Store struct {
 	// SQLite only: prepared statements by query text, one cache per pool.
 	// Parsing was a quarter of an append's time; pgx caches on its own.
 	writeStmts, readStmts *stmtCache
+	// SQLite only: the writer connection's driver side (sqlitewriter.go).
+	writer *sqliteWriter
 }
 
 // ParseURL checks a database URL and returns its engine and driver DSN.
@@ -103,10 +105,12 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		}
 		// busy_timeout first so the other pragmas wait rather than fail.
 		pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_pragma=cache_size(-16000)"
-		w, err := sql.Open("sqlite", "file:"+dsn+"?"+pragmas+"&_txlock=immediate")
+		base, err := sqlite.NewConnector("file:" + dsn + "?" + pragmas + "&_txlock=immediate")
 		if err != nil {
 			return nil, fmt.Errorf("store: open sqlite: %w", err)
 		}
+		s.writer = &sqliteWriter{}
+		w := sql.OpenDB(writerConnector{base: base, w: s.writer})
 		w.SetMaxOpenConns(1) // one writer: SQLite serializes writes anyway
 		w.SetMaxIdleConns(1)
 		w.SetConnMaxLifetime(0)
@@ -153,6 +157,7 @@ func (s *Store) Close() error {
 	if s.writeStmts != nil {
 		s.writeStmts.close()
 		s.readStmts.close()
+		s.writer.close()
 	}
 	err := s.write.Close()
 	if s.read != s.write {
@@ -183,8 +188,9 @@ type querier interface {
 type Conn struct {
 	q     querier
 	pg    bool
-	stmts *stmtCache // nil: send query text
-	tx    *sql.Tx    // set inside a transaction that uses stmts
+	stmts *stmtCache    // nil: send query text
+	tx    *sql.Tx       // set inside a transaction that uses stmts
+	raw   *sqliteWriter // SQLite writer transactions: exec and queryRow skip database/sql
 
 	detached bool // statements ignore their context's cancellation (Detached)
 }
@@ -212,7 +218,14 @@ func (s *Store) Tx(ctx context.Context, fn func(Conn) error) error {
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	if err := fn(Conn{q: tx, pg: s.engine == Postgres, stmts: s.writeStmts, tx: tx}); err != nil {
+	c := Conn{q: tx, pg: s.engine == Postgres, stmts: s.writeStmts, tx: tx}
+	if s.writer != nil && ctx.Done() == nil {
+		// Nothing can end this transaction from another goroutine (a
+		// cancelled context makes database/sql roll back concurrently), so
+		// its statements may use the driver connection directly.
+		c.raw = s.writer
+	}
+	if err := fn(c); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -228,6 +241,9 @@ func (s *Store) Tx(ctx context.Context, fn func(Conn) error) error {
 func (c Conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if c.detached {
 		ctx = context.WithoutCancel(ctx)
+	}
+	if c.raw != nil {
+		return c.raw.exec(ctx, query, args)
 	}
 	if st := c.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
@@ -245,10 +261,18 @@ func (c Conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 	return c.q.QueryContext(ctx, c.rebind(query), args...)
 }
 
-func (c Conn) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+func (c Conn) queryRow(ctx context.Context, query string, args ...any) scanner {
 	if c.detached {
 		ctx = context.WithoutCancel(ctx)
 	}
+	if c.raw != nil {
+		// Runs when scanned; callers scan at once.
+		return &rawRow{c: c, ctx: ctx, query: query, args: args}
+	}
+	return c.queryRowSQL(ctx, query, args)
+}
+
+func (c Conn) queryRowSQL(ctx context.Context, query string, args []any) *sql.Row {
 	if st := c.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
