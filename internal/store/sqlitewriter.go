@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"sync"
 )
@@ -27,6 +28,7 @@ type sqliteWriter struct {
 	mu    sync.Mutex
 	conn  driver.Conn            // the newest connection the writer pool opened
 	stmts map[string]driver.Stmt // prepared on conn, by query text
+	args  []driver.NamedValue    // reused by each statement (the driver copies them)
 }
 
 // writerConnector opens the writer pool's connections and records each in w.
@@ -90,9 +92,9 @@ func (w *sqliteWriter) stmt(ctx context.Context, query string) (driver.Stmt, err
 
 // namedArgs converts arguments as database/sql does for a driver without a
 // NamedValueChecker (modernc's has none): driver.DefaultParameterConverter,
-// with the common types taken as they are.
-func namedArgs(args []any) ([]driver.NamedValue, error) {
-	nv := make([]driver.NamedValue, len(args))
+// with the common types taken as they are. The result reuses nv's array.
+func namedArgs(nv []driver.NamedValue, args []any) ([]driver.NamedValue, error) {
+	nv = slices.Grow(nv[:0], len(args))[:len(args)]
 	for i, a := range args {
 		var v driver.Value
 		switch a := a.(type) {
@@ -116,11 +118,10 @@ func (w *sqliteWriter) exec(ctx context.Context, query string, args []any) (sql.
 	if err != nil {
 		return nil, err
 	}
-	nv, err := namedArgs(args)
-	if err != nil {
+	if w.args, err = namedArgs(w.args, args); err != nil {
 		return nil, err
 	}
-	return st.(driver.StmtExecContext).ExecContext(ctx, nv)
+	return st.(driver.StmtExecContext).ExecContext(ctx, w.args)
 }
 
 // rawRow is a single-row query on the writer, run when it is scanned.
@@ -143,11 +144,11 @@ func (r *rawRow) Scan(dest ...any) error {
 	if err != nil {
 		return err
 	}
-	nv, err := namedArgs(r.args)
-	if err != nil {
+	w := r.c.raw
+	if w.args, err = namedArgs(w.args, r.args); err != nil {
 		return err
 	}
-	rows, err := st.(driver.StmtQueryContext).QueryContext(r.ctx, nv)
+	rows, err := st.(driver.StmtQueryContext).QueryContext(r.ctx, w.args)
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ func TestWriterScanCopiesBytes(t *testing.T) {
 // Arguments are converted as database/sql converts them for the driver.
 func TestWriterArgsConvertLikeDatabaseSQL(t *testing.T) {
 	type kind string
-	nv, err := namedArgs([]any{"s", 3, int64(4), kind("k"), true, []byte("b"), nil, int32(5)})
+	nv, err := namedArgs(nil, []any{"s", 3, int64(4), kind("k"), true, []byte("b"), nil, int32(5)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestWriterArgsConvertLikeDatabaseSQL(t *testing.T) {
 			t.Errorf("arg %d: %#v; want %#v (ordinal %d)", i, nv[i].Value, w, i+1)
 		}
 	}
-	if _, err := namedArgs([]any{struct{}{}}); err == nil {
+	if _, err := namedArgs(nil, []any{struct{}{}}); err == nil {
 		t.Error("a struct argument converted; want an error")
 	}
 }
