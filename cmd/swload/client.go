@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -45,34 +46,35 @@ func dial(ctx context.Context, url string, local net.IP) (*conn, error) {
 
 func (c *conn) read() {
 	defer close(c.done)
+	var buf bytes.Buffer // reused: what is kept of a frame is copied
 	for {
-		_, data, err := c.ws.Read(context.Background())
+		buf.Reset()
+		_, r, err := c.ws.Reader(context.Background())
+		if err == nil {
+			_, err = buf.ReadFrom(r)
+		}
 		if err != nil {
 			c.mu.Lock()
 			c.err = err
 			c.mu.Unlock()
 			return
 		}
-		var f [5]json.RawMessage
-		if err := json.Unmarshal(data, &f); err != nil {
+		ref, event, payload, ok := splitFrame(buf.Bytes())
+		if !ok {
 			continue
 		}
-		var event string
-		_ = json.Unmarshal(f[3], &event)
 		switch event {
 		case "phx_reply":
-			var ref string
-			_ = json.Unmarshal(f[1], &ref)
 			c.mu.Lock()
 			ch := c.replies[ref]
 			delete(c.replies, ref)
 			c.mu.Unlock()
 			if ch != nil {
-				ch <- f[4]
+				ch <- bytes.Clone(payload)
 			}
 		case "btu_msg":
 			var p struct{ Session, Text string }
-			if json.Unmarshal(f[4], &p) != nil {
+			if json.Unmarshal(payload, &p) != nil {
 				continue
 			}
 			c.mu.Lock()
@@ -86,6 +88,58 @@ func (c *conn) read() {
 			}
 		}
 	}
+}
+
+// splitFrame takes a Phoenix V2 frame, [join_ref, ref, topic, event,
+// payload], apart without decoding the payload: the load tool's own CPU
+// competes with the server's on the same machine. Frames it does not
+// recognise (not ok) are decoded the slow way.
+func splitFrame(data []byte) (ref, event string, payload []byte, ok bool) {
+	var f [5]json.RawMessage
+	rest, ok := bytes.CutPrefix(data, []byte("["))
+	for i := 0; ok && i < 4; i++ {
+		f[i], rest, ok = cutScalar(rest)
+		if ok {
+			rest, ok = bytes.CutPrefix(rest, []byte(","))
+		}
+	}
+	if ok {
+		f[4], ok = bytes.CutSuffix(rest, []byte("]"))
+	}
+	if !ok {
+		if json.Unmarshal(data, &f) != nil {
+			return "", "", nil, false
+		}
+	}
+	if event, ok = unquote(f[3]); !ok {
+		return "", "", nil, false
+	}
+	ref, _ = unquote(f[1]) // null for pushes
+	return ref, event, f[4], true
+}
+
+// unquote decodes a JSON string ("" for null).
+func unquote(v []byte) (string, bool) {
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' && bytes.IndexByte(v, '\\') < 0 {
+		return string(v[1 : len(v)-1]), true
+	}
+	var s string
+	return s, json.Unmarshal(v, &s) == nil
+}
+
+// cutScalar cuts a null or a string without escapes off the front of b.
+func cutScalar(b []byte) (v, rest []byte, ok bool) {
+	if rest, ok := bytes.CutPrefix(b, []byte("null")); ok {
+		return b[:4], rest, true
+	}
+	if len(b) == 0 || b[0] != '"' {
+		return nil, nil, false
+	}
+	end := bytes.IndexByte(b[1:], '"')
+	if end < 0 || bytes.IndexByte(b[1:1+end], '\\') >= 0 {
+		return nil, nil, false
+	}
+	return b[:end+2], b[end+2:], true
 }
 
 func (c *conn) send(ctx context.Context, topic, event string, payload any, wantReply bool) (chan json.RawMessage, error) {
@@ -102,6 +156,40 @@ func (c *conn) send(ctx context.Context, topic, event string, payload any, wantR
 		return nil, err
 	}
 	return ch, c.ws.Write(ctx, websocket.MessageText, frame)
+}
+
+// utbMsg sends a customer message without waiting for its reply. The frame
+// is built in buf (returned for reuse) rather than by encoding/json, and the
+// write is not tied to a cancellable context (each would register with it):
+// the tool's own CPU competes with the server's on the same machine.
+func (c *conn) utbMsg(buf []byte, session, text string) ([]byte, error) {
+	buf = append(buf[:0], `["1","`...)
+	buf = strconv.AppendUint(buf, c.ref.Add(1), 10)
+	buf = append(buf, `",`...)
+	buf = appendJSONString(buf, c.topic)
+	buf = append(buf, `,"utb_msg",{"session":`...)
+	buf = appendJSONString(buf, session)
+	buf = append(buf, `,"text":`...)
+	buf = appendJSONString(buf, text)
+	buf = append(buf, "}]"...)
+	return buf, c.ws.Write(context.Background(), websocket.MessageText, buf)
+}
+
+// appendJSONString appends s as a JSON string (s is valid UTF-8).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
 }
 
 // call sends an event and waits for its reply's response (an error for status "error").

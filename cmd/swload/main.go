@@ -257,6 +257,9 @@ func rtt(ctx context.Context, o options) error {
 			if o.interval > 0 { // spread the sessions' first messages over one interval
 				next = next.Add(time.Duration(i) * o.interval / time.Duration(len(sessions)))
 			}
+			var frame []byte
+			timeout := time.NewTimer(time.Hour) // one per session, reset per message
+			defer timeout.Stop()
 			for n := 0; time.Now().Before(stopAt) && ctx.Err() == nil; n++ {
 				if o.interval > 0 {
 					time.Sleep(time.Until(next))
@@ -264,15 +267,17 @@ func rtt(ctx context.Context, o options) error {
 				}
 				text := "m" + strconv.Itoa(n)
 				t0 := time.Now()
-				if _, err := s.c.send(ctx, s.c.topic, "utb_msg", map[string]string{"session": s.id, "text": text}, false); err != nil {
+				var err error
+				if frame, err = s.c.utbMsg(frame, s.id, text); err != nil {
 					return
 				}
+				timeout.Reset(5 * time.Second)
 				select {
 				case got := <-s.btu:
 					if got != text {
 						continue // an answer to an earlier, timed-out message
 					}
-				case <-time.After(5 * time.Second):
+				case <-timeout.C:
 					timeouts.Add(1)
 					continue
 				case <-ctx.Done():
