@@ -160,14 +160,16 @@ func (c Conn) DeleteChat(ctx context.Context, chatID string) error {
 
 const threadColumns = "id, chat_id, active, group_id, properties, created_at, closed_at"
 
-// InsertThread stores a new thread.
+// InsertThread stores a new thread. It must come before any of the
+// thread's events (ThreadEvents reads from the seq after the chat's last
+// event at this point on; seqs reserved but not yet inserted come later).
 func (c Conn) InsertThread(ctx context.Context, t core.Thread) error {
 	props, err := jsonText(t.Properties)
 	if err != nil {
 		return err
 	}
-	_, err = c.exec(ctx, "INSERT INTO threads ("+threadColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)",
-		t.ID, t.ChatID, boolInt(t.Active), t.GroupID, props, micros(t.CreatedAt), micros(t.ClosedAt))
+	_, err = c.exec(ctx, "INSERT INTO threads ("+threadColumns+", first_seq) VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE chat_id = ?))",
+		t.ID, t.ChatID, boolInt(t.Active), t.GroupID, props, micros(t.CreatedAt), micros(t.ClosedAt), t.ChatID)
 	if err != nil {
 		return fmt.Errorf("store: insert thread: %w", err)
 	}

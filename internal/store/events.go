@@ -44,9 +44,14 @@ func (c Conn) EventsBefore(ctx context.Context, chatID string, before int64, lim
 	return c.events(ctx, "SELECT "+eventColumns+" FROM events WHERE chat_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?", chatID, before, limit)
 }
 
-// ThreadEvents returns a thread's events in order.
+// ThreadEvents returns a thread's events in order. They are read by the
+// log's key, from the thread's first_seq to the chat's end (there is no
+// index by thread: it cost every append a random page): exact for a chat's
+// latest thread, the events after its start for an older one.
 func (c Conn) ThreadEvents(ctx context.Context, threadID string) ([]core.Event, error) {
-	return c.events(ctx, "SELECT "+eventColumns+" FROM events WHERE thread_id = ? ORDER BY seq", threadID)
+	return c.events(ctx, `SELECT e.chat_id, e.seq, e.id, e.thread_id, e.type, e.author_id, e.custom_id, e.recipients, e.created_at, e.body
+		FROM threads t JOIN events e ON e.chat_id = t.chat_id AND e.seq >= t.first_seq
+		WHERE t.id = ? AND e.thread_id = t.id ORDER BY e.seq`, threadID)
 }
 
 // Event loads one event by id.

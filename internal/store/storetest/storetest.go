@@ -59,6 +59,30 @@ func OpenSQLite(tb testing.TB) (*store.Store, string) {
 // TEST_POSTGRES_DSN database; the schema is dropped when tb ends.
 func OpenPostgres(tb testing.TB) (*store.Store, string) {
 	tb.Helper()
+	u := postgresURL(tb)
+	return mustOpen(tb, u), u
+}
+
+// OpenUnmigrated opens an empty store on the named engine without
+// migrating it (for tests of migrations).
+func OpenUnmigrated(tb testing.TB, engine string) *store.Store {
+	tb.Helper()
+	u := "sqlite:" + filepath.Join(tb.TempDir(), "test.db")
+	if engine == "postgres" {
+		u = postgresURL(tb)
+	}
+	st, err := store.Open(context.Background(), u)
+	if err != nil {
+		tb.Fatalf("open store: %v", err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st
+}
+
+// postgresURL returns the URL of a new schema of the TEST_POSTGRES_DSN
+// database, dropped when tb ends.
+func postgresURL(tb testing.TB) string {
+	tb.Helper()
 	base := os.Getenv(EnvPostgres)
 	if base == "" {
 		tb.Fatalf("%s is not set", EnvPostgres)
@@ -71,7 +95,7 @@ func OpenPostgres(tb testing.TB) (*store.Store, string) {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	return mustOpen(tb, u.String()), u.String()
+	return u.String()
 }
 
 // NewSchema creates a uniquely named schema in the database at base and
