@@ -97,8 +97,8 @@ func New(h *hub.Hub, cfg Config, log *slog.Logger) *Runner {
 	return r
 }
 
-// OnChange queues every text message for a look by its chat's worker. It
-// never blocks.
+// OnChange queues every text message for a look by its chat's worker,
+// unless the runner already knows that no bot has a brain. It never blocks.
 func (r *Runner) OnChange(ch core.Change) {
 	switch ch.Kind {
 	case core.ChangeChatStarted, core.ChangeUsersAdded, core.ChangeAssigned:
@@ -107,12 +107,25 @@ func (r *Runner) OnChange(ch core.Change) {
 	if ch.Remote {
 		return // answered on the node that wrote it
 	}
+	var asked, brainless bool
 	for _, e := range ch.Events {
 		if e.Type != core.EventMessage || e.AuthorID == "" || e.Recipients == core.RecipientsAgents ||
 			r.brains.isBrainBot(e.AuthorID) || r.brains.brainless(e.AuthorID) {
 			continue // not a customer's text: bots' own answers need no look
 		}
-		r.enqueue(job{chatID: ch.ChatID, threadID: e.ThreadID, author: e.AuthorID, text: e.Text})
+		j := job{chatID: ch.ChatID, threadID: e.ThreadID, author: e.AuthorID, text: e.Text}
+		if !asked {
+			asked, brainless = true, r.knownBrainless()
+		}
+		if brainless {
+			// What answer would find first, known here without a queue,
+			// a worker's wake-up and its timeout context.
+			if r.done != nil {
+				r.done(j)
+			}
+			continue
+		}
+		r.enqueue(j)
 	}
 }
 
@@ -184,6 +197,15 @@ func (r *Runner) mayAnyHaveBrain(ctx context.Context) bool {
 	}
 	a.loaded, a.gotGen, a.at, a.any = true, gen, time.Now(), len(ids) > 0
 	return a.any
+}
+
+// knownBrainless reports, without reading the store, that no bot has a
+// brain by the answer mayAnyHaveBrain would give from its cache.
+func (r *Runner) knownBrainless() bool {
+	a := &r.anyBrain
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.loaded && !a.any && a.gotGen == a.gen.Load() && time.Since(a.at) < noBrainTTL
 }
 
 // answer runs one customer message through the owning bot's brain.
