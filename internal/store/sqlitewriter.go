@@ -44,22 +44,64 @@ func (wc writerConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	wc.w.replace(conn)
-	return conn, nil
+	wc.w.mu.Lock()
+	wc.w.conn, wc.w.stmts = conn, make(map[string]driver.Stmt)
+	wc.w.mu.Unlock()
+	return writerConn{conn: conn, w: wc.w}, nil
 }
 
 func (wc writerConnector) Driver() driver.Driver { return wc.base.Driver() }
 
-// replace makes conn the writer connection; statements of an earlier one
-// (closed by database/sql before it opened this one) are let go.
-func (w *sqliteWriter) replace(conn driver.Conn) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for _, st := range w.stmts {
-		_ = st.Close()
-	}
-	w.conn, w.stmts = conn, make(map[string]driver.Stmt)
+// writerConn is the driver connection as database/sql sees it: the same,
+// except that closing it (database/sql discards a connection a cancelled
+// statement interrupted, for one) first finalizes the statements the
+// writer prepared on it, which must not outlive it.
+type writerConn struct {
+	conn driver.Conn
+	w    *sqliteWriter
 }
+
+func (c writerConn) Close() error {
+	c.w.mu.Lock()
+	if c.w.conn == c.conn {
+		for _, st := range c.w.stmts {
+			_ = st.Close()
+		}
+		c.w.conn, c.w.stmts = nil, nil
+	}
+	c.w.mu.Unlock()
+	return c.conn.Close()
+}
+
+func (c writerConn) Prepare(query string) (driver.Stmt, error) { return c.conn.Prepare(query) }
+
+func (c writerConn) Begin() (driver.Tx, error) {
+	return c.BeginTx(context.Background(), driver.TxOptions{})
+}
+
+func (c writerConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	return c.conn.(driver.ConnPrepareContext).PrepareContext(ctx, query)
+}
+
+func (c writerConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	return c.conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
+}
+
+func (c writerConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	return c.conn.(driver.ExecerContext).ExecContext(ctx, query, args)
+}
+
+func (c writerConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return c.conn.(driver.QueryerContext).QueryContext(ctx, query, args)
+}
+
+func (c writerConn) Ping(ctx context.Context) error { return c.conn.(driver.Pinger).Ping(ctx) }
+
+func (c writerConn) ResetSession(ctx context.Context) error {
+	return c.conn.(driver.SessionResetter).ResetSession(ctx)
+}
+
+func (c writerConn) IsValid() bool { return c.conn.(driver.Validator).IsValid() }
 
 // close finalizes the prepared statements (before the pool closes the connection).
 func (w *sqliteWriter) close() {

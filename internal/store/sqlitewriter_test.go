@@ -1,7 +1,9 @@
 package store
 
 import (
+	"context"
 	"database/sql/driver"
+	"path/filepath"
 	"reflect"
 	"testing"
 )
@@ -75,5 +77,43 @@ func TestWriterArgsConvertLikeDatabaseSQL(t *testing.T) {
 	}
 	if _, err := namedArgs(nil, []any{struct{}{}}); err == nil {
 		t.Error("a struct argument converted; want an error")
+	}
+}
+
+// When database/sql replaces the writer's connection (it discards one that
+// a cancelled statement interrupted, for one), the statements prepared on
+// the old connection go with it and the new one prepares its own.
+func TestWriterSurvivesANewConnection(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.write.SetMaxIdleConns(0) // every connection is closed when its transaction ends
+	if err := s.Tx(ctx, func(c Conn) error {
+		_, err := c.exec(ctx, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		err := s.Tx(ctx, func(c Conn) error {
+			if c.raw == nil {
+				t.Fatal("a transaction without cancellation does not use the driver connection")
+			}
+			if _, err := c.exec(ctx, "INSERT INTO t (id, v) VALUES (?, ?)", i, "x"); err != nil {
+				return err
+			}
+			var n int
+			return c.queryRow(ctx, "SELECT COUNT(*) FROM t").Scan(&n)
+		})
+		if err != nil {
+			t.Fatalf("transaction %d: %v", i, err)
+		}
+	}
+	var n int
+	if err := s.Read().queryRow(ctx, "SELECT COUNT(*) FROM t").Scan(&n); err != nil || n != 3 {
+		t.Fatalf("rows %d, %v; want 3", n, err)
 	}
 }
