@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"path/filepath"
 	"reflect"
@@ -115,5 +116,40 @@ func TestWriterSurvivesANewConnection(t *testing.T) {
 	var n int
 	if err := s.Read().queryRow(ctx, "SELECT COUNT(*) FROM t").Scan(&n); err != nil || n != 3 {
 		t.Fatalf("rows %d, %v; want 3", n, err)
+	}
+}
+
+// A row scanned into a destination the writer does not fill itself is read
+// through database/sql, in the same transaction: it sees the transaction's
+// own writes.
+func TestWriterFallsBackToDatabaseSQLInTheSameTransaction(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.Tx(ctx, func(c Conn) error {
+		if _, err := c.exec(ctx, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"); err != nil {
+			return err
+		}
+		if _, err := c.exec(ctx, "INSERT INTO t (id, v) VALUES (1, NULL), (2, 'b')"); err != nil {
+			return err
+		}
+		var null, b sql.NullString
+		var flag bool
+		if err := c.queryRow(ctx, "SELECT v FROM t WHERE id = ?", 1).Scan(&null); err != nil {
+			return err
+		}
+		if err := c.queryRow(ctx, "SELECT v, id = 2 FROM t WHERE id = ?", 2).Scan(&b, &flag); err != nil {
+			return err
+		}
+		if null.Valid || b.String != "b" || !flag {
+			t.Errorf("scanned %+v %+v %v; want NULL, b, true", null, b, flag)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
