@@ -24,10 +24,13 @@ type frameRunner struct {
 	workers atomic.Int32
 }
 
+// frameJob is one frame to handle for a reader goroutine, or (conn set) a
+// readable connection whose frames the worker reads and handles itself.
 type frameJob struct {
 	sock *Socket
 	data []byte
 	done chan struct{} // the reader's, buffered 1
+	conn *wsConn
 }
 
 func newFrameRunner() *frameRunner {
@@ -36,7 +39,15 @@ func newFrameRunner() *frameRunner {
 
 // run handles one frame of sock on a worker and returns when it is handled.
 func (r *frameRunner) run(sock *Socket, data []byte, done chan struct{}) {
-	j := frameJob{sock: sock, data: data, done: done}
+	r.start(frameJob{sock: sock, data: data, done: done})
+	<-done
+}
+
+// readable has a worker read and handle what a connection has received.
+func (r *frameRunner) readable(t *wsConn) { r.start(frameJob{conn: t}) }
+
+// start gives j to an idle worker, or to a new goroutine.
+func (r *frameRunner) start(j frameJob) {
 	select {
 	case r.jobs <- j:
 	default:
@@ -50,7 +61,6 @@ func (r *frameRunner) run(sock *Socket, data []byte, done chan struct{}) {
 			go j.do()
 		}
 	}
-	<-done
 }
 
 func (r *frameRunner) work(j frameJob) {
@@ -70,6 +80,10 @@ func (r *frameRunner) work(j frameJob) {
 }
 
 func (j frameJob) do() {
+	if j.conn != nil {
+		j.conn.readReady()
+		return
+	}
 	defer func() { j.done <- struct{}{} }()
 	j.sock.handleFrame(j.data) // recovers handler panics itself
 }

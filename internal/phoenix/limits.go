@@ -63,6 +63,7 @@ const (
 	ReasonSlowConsumer   = "slow consumer"
 	ReasonWriteFailed    = "write failed"
 	ReasonFrameTooLarge  = "frame too large"
+	ReasonProtocolError  = "protocol error"
 	ReasonServerShutdown = "server shutdown"
 	ReasonSessionExpired = "session expired"
 	ReasonClosedByApp    = "closed by application"

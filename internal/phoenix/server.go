@@ -38,6 +38,10 @@ type Server struct {
 	sessions   map[string]*lpSession
 
 	frames *frameRunner // handles websocket frames off the readers' stacks
+
+	pollOnce sync.Once
+	wsPoll   *poller // nil: a reader goroutine per websocket
+	noPoll   bool    // tests: use reader goroutines even where the poller works
 }
 
 type prefixRoute struct {
@@ -170,10 +174,31 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
+		s.pollOnce.Do(func() {}) // no poller starts after this
+		if s.wsPoll != nil {
+			s.wsPoll.stop()
+		}
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("phoenix: shutdown: %w", ctx.Err())
 	}
+}
+
+// poller returns the websocket poller, started on first use, or nil where
+// there is none (websockets then get a reader goroutine each).
+func (s *Server) poller() *poller {
+	s.pollOnce.Do(func() {
+		if s.noPoll {
+			return
+		}
+		p, err := newPoller(s.frames.readable)
+		if err != nil {
+			s.log.Info("phoenix: websockets read by a goroutine each", "err", err)
+			return
+		}
+		s.wsPoll = p
+	})
+	return s.wsPoll
 }
 
 func (s *Server) shuttingDown() bool {

@@ -1,19 +1,12 @@
 package phoenix
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/base64"
-	"errors"
-	"io"
 	"net"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"time"
-
-	"github.com/coder/websocket"
 )
 
 // authTokenPrefix marks the subprotocol phoenix.js uses to carry its authToken option.
@@ -53,64 +46,55 @@ func (s *Server) serveWebsocket(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusForbidden)
 		return
 	}
-	opts := &websocket.AcceptOptions{
-		InsecureSkipVerify: true, // the origin was checked above
-		CompressionMode:    websocket.CompressionDisabled,
-	}
-	if offersPhoenix {
-		opts.Subprotocols = []string{"phoenix"} // never echo the token subprotocol
-	}
-	conn, err := websocket.Accept(smallBuffers{w}, r, opts)
-	if err != nil {
-		return // Accept has written the HTTP error
-	}
-	conn.SetReadLimit(s.cfg.MaxFrameSize)
-	t := &wsConn{conn: conn, writeTimeout: s.cfg.WriteTimeout, idleTimeout: s.cfg.IdleTimeout, handled: make(chan struct{}, 1)}
-	t.sock = s.newSocket(proto, info, assigns, t)
-	if !s.addSocket(t.sock) {
-		_ = conn.Close(websocket.StatusGoingAway, ReasonServerShutdown)
+	key, herr := checkUpgrade(r)
+	if herr != nil {
+		herr.write(w)
 		return
 	}
-	// Returning lets net/http free its request, response and buffers; the
-	// reader starts on a fresh, small stack.
-	go t.readLoop()
+	subprotocol := ""
+	if offersPhoenix {
+		subprotocol = "phoenix" // never echo the token subprotocol
+	}
+	conn, early, err := hijack(w, switchingProtocols(key, subprotocol), s.cfg.WriteTimeout)
+	if err != nil {
+		s.log.Debug("phoenix: websocket handshake failed", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	t := &wsConn{conn: conn, rd: wsReader{max: s.cfg.MaxFrameSize}}
+	t.sock = s.newSocket(proto, info, assigns, t)
+	if !s.addSocket(t.sock) {
+		_, _ = conn.Write(closeFrame(closeGoingAway, ReasonServerShutdown))
+		_ = conn.Close()
+		return
+	}
+	t.start(early)
 }
 
-// wsBufferSize sizes the buffered reader and writer of a hijacked connection.
-// net/http's are 4 KiB each; larger reads and writes bypass the buffer anyway.
-const wsBufferSize = 1 << 10
-
-// smallBuffers swaps net/http's connection buffers for smaller ones on hijack,
-// cutting the memory of an idle websocket.
-type smallBuffers struct{ http.ResponseWriter }
-
-// Hijack takes over the connection, keeping any bytes net/http had already read.
-func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+// hijack takes over the connection, answers the handshake with resp and
+// returns any bytes of the first frames net/http had already read. net/http's
+// buffered reader and writer are dropped with the request.
+func hijack(w http.ResponseWriter, resp []byte, timeout time.Duration) (net.Conn, []byte, error) {
+	conn, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		return nil, nil, err
+	}
+	var early []byte
+	if n := brw.Reader.Buffered(); n > 0 {
+		b, _ := brw.Reader.Peek(n)
+		early = bytes.Clone(b)
 	}
 	if err := brw.Writer.Flush(); err != nil {
 		_ = conn.Close()
 		return nil, nil, err
 	}
-	br := bufio.NewReaderSize(conn, wsBufferSize)
-	// net/http may already hold bytes of the first frame (its background read
-	// takes one). They must sit in the new buffer itself: coder/websocket
-	// re-bases the reader on the connection, keeping only buffered bytes.
-	if n := brw.Reader.Buffered(); n > 0 {
-		early, _ := brw.Reader.Peek(n)
-		br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn), max(n, wsBufferSize))
-		if _, err := br.Peek(n); err != nil {
-			_ = conn.Close()
-			return nil, nil, err
-		}
+	_ = conn.SetWriteDeadline(time.Now().Add(timeout))
+	if _, err := conn.Write(resp); err != nil {
+		_ = conn.Close()
+		return nil, nil, err
 	}
-	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(conn, wsBufferSize)), nil
+	_ = conn.SetDeadline(time.Time{})
+	return conn, early, nil
 }
-
-// Unwrap gives http.ResponseController access to the wrapped writer.
-func (w smallBuffers) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // subprotocolToken finds phoenix.js's authToken subprotocol and whether the
 // client offered the plain "phoenix" subprotocol next to it.
@@ -144,83 +128,4 @@ func decodeToken(enc string) (string, error) {
 		return "", err
 	}
 	return string(b), nil
-}
-
-// wsConn is the websocket transport of one Socket: one reader goroutine, and a
-// writer goroutine only while frames are queued.
-type wsConn struct {
-	conn         *websocket.Conn
-	sock         *Socket
-	writeTimeout time.Duration
-	idleTimeout  time.Duration
-	writing      atomic.Bool
-	handled      chan struct{} // the frame runner signals a handled frame (see frames.go)
-}
-
-func (t *wsConn) readLoop() {
-	sock := t.sock
-	idle := time.AfterFunc(t.idleTimeout, func() { sock.close(ReasonIdleTimeout) })
-	reason := ReasonClientClosed
-	for {
-		typ, data, err := t.conn.Read(context.Background())
-		if err != nil {
-			if errors.Is(err, websocket.ErrMessageTooBig) {
-				reason = ReasonFrameTooLarge
-			}
-			break
-		}
-		idle.Reset(t.idleTimeout)
-		if typ != websocket.MessageText {
-			sock.logger().Warn("phoenix: ignoring binary frame", "size", len(data))
-			continue
-		}
-		sock.srv.frames.run(sock, data, t.handled)
-	}
-	idle.Stop()
-	sock.close(reason)
-	sock.teardown()
-}
-
-func (t *wsConn) kick() {
-	if t.writing.CompareAndSwap(false, true) {
-		go t.writeLoop()
-	}
-}
-
-func (t *wsConn) writeLoop() {
-	for {
-		frames := t.sock.out.take()
-		if len(frames) == 0 {
-			t.writing.Store(false)
-			// A push may have raced with the Store; resume if so and nobody else did.
-			if t.sock.out.empty() || !t.writing.CompareAndSwap(false, true) {
-				return
-			}
-			continue
-		}
-		for _, f := range frames {
-			ctx, cancel := context.WithTimeout(context.Background(), t.writeTimeout)
-			err := t.conn.Write(ctx, websocket.MessageText, f)
-			cancel()
-			if err != nil {
-				t.sock.close(ReasonWriteFailed)
-				return
-			}
-		}
-	}
-}
-
-func (t *wsConn) shutdown(reason string) {
-	code := websocket.StatusGoingAway
-	switch reason {
-	case ReasonSlowConsumer:
-		code = websocket.StatusPolicyViolation
-	case ReasonFrameTooLarge:
-		code = websocket.StatusMessageTooBig
-	case ReasonClientClosed, ReasonWriteFailed:
-		go func() { _ = t.conn.CloseNow() }()
-		return
-	}
-	// Close waits for the client's close frame (bounded by coder/websocket), so not here.
-	go func() { _ = t.conn.Close(code, reason) }()
 }
