@@ -29,7 +29,8 @@ type ChannelHandler interface {
 // Leaver is an optional ChannelHandler extension told when a joined channel ends
 // (leave, duplicate join, crash, Channel.Close or the connection closing).
 type Leaver interface {
-	// Leave is called once per joined channel, after it stopped receiving events.
+	// Leave is called once per joined channel, after it stopped receiving
+	// events and before the client is sent phx_close or phx_error.
 	Leave(ch *Channel)
 }
 
@@ -126,9 +127,9 @@ func (c *Channel) Close() {
 	c.sock.removeChannel(c, eventClose)
 }
 
-// finish marks the channel closed and, when event is set, queues that
-// lifecycle event (phx_close or phx_error) to the client first.
-func (c *Channel) finish(event string) bool {
+// finish marks the channel closed and reports whether it had been joined
+// (then Leave is due).
+func (c *Channel) finish() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.state == stateClosed {
@@ -136,11 +137,13 @@ func (c *Channel) finish(event string) bool {
 	}
 	wasJoined := c.state == stateJoined
 	c.state = stateClosed
-	if event != "" && wasJoined {
-		m := message{joinRef: c.joinRef, ref: c.joinRef, topic: c.topic, event: event}
-		_ = c.sock.sendMessage(&m) // the connection may already be closing
-	}
 	return wasJoined
+}
+
+// lifecycle queues phx_close or phx_error to the client of a finished channel.
+func (c *Channel) lifecycle(event string) {
+	m := message{joinRef: c.joinRef, ref: c.joinRef, topic: c.topic, event: event}
+	_ = c.sock.sendMessage(&m) // the connection may already be closing
 }
 
 // panicError carries a recovered handler panic.

@@ -1,27 +1,37 @@
 package phoenix
 
 import (
-	"sync/atomic"
+	"slices"
+	"sync"
 	"time"
 )
 
-// frameRunner runs the handling of websocket frames off the connections'
-// reader goroutines. Handling is often deep (a join, an application handler
-// writing to a database), and a goroutine keeps the stack its deepest call
-// needed until the garbage collector shrinks it; a reader that handled its
-// frames itself would hold such a stack for every idle connection. Here the
-// readers stay shallow and a few long-lived workers hold the deep stacks:
-// memory for them scales with frames in progress, not with connections.
-// The price is a hand-off per frame (measured: ~10% more CPU per chatbot
-// round trip, ~20% less memory per idle connection; docs/BENCHMARKS.md).
+// frameRunner runs the handling of websocket frames on a few long-lived
+// workers. Handling is often deep (a join, an application handler writing
+// to a database), and a goroutine keeps the stack its deepest call needed
+// until the garbage collector shrinks it; memory for the workers scales with
+// frames in progress, not with connections. With the poller (poll_linux.go)
+// a worker reads a readable connection and handles its frames itself; with a
+// reader goroutine per connection the reader hands each frame over and waits
+// for it (measured: ~10% more CPU per chatbot round trip than handling on
+// the reader, ~20% less memory per idle connection; docs/BENCHMARKS.md).
+// Either way a socket's frames are handled one at a time and in order.
 //
-// A reader waits for its frame to be handled before reading the next, so a
-// socket's frames are still handled one at a time and in order.
+// The most recently idle worker takes the next job, so a trickle of frames
+// (heartbeats) keeps few workers busy and the rest of a burst's workers
+// time out. A job finding no idle worker gets a new one: a slow handler
+// never queues other sockets' frames behind it.
 type frameRunner struct {
-	jobs    chan frameJob // unbuffered: a send succeeds only when a worker is idle
-	idle    time.Duration // a worker with nothing to do for this long exits
-	max     int32         // workers kept at most; beyond, a job gets a goroutine of its own
-	workers atomic.Int32
+	idleFor time.Duration // a worker with nothing to do for this long exits
+	max     int           // workers kept at most; beyond, a job gets a goroutine of its own
+
+	mu      sync.Mutex
+	idle    []*frameWorker // parked workers, the most recently parked last
+	workers int
+}
+
+type frameWorker struct {
+	jobs chan frameJob // buffered 1: the job handed to this parked worker
 }
 
 // frameJob is one frame to handle for a reader goroutine, or (conn set) a
@@ -34,7 +44,7 @@ type frameJob struct {
 }
 
 func newFrameRunner() *frameRunner {
-	return &frameRunner{jobs: make(chan frameJob), idle: 30 * time.Second, max: 256}
+	return &frameRunner{idleFor: 5 * time.Second, max: 256}
 }
 
 // run handles one frame of sock on a worker and returns when it is handled.
@@ -46,36 +56,52 @@ func (r *frameRunner) run(sock *Socket, data []byte, done chan struct{}) {
 // readable has a worker read and handle what a connection has received.
 func (r *frameRunner) readable(t *wsConn) { r.start(frameJob{conn: t}) }
 
-// start gives j to an idle worker, or to a new goroutine.
+// start gives j to the most recently parked worker, or to a new goroutine.
 func (r *frameRunner) start(j frameJob) {
-	select {
-	case r.jobs <- j:
-	default:
-		// No idle worker: start one (it stays for later frames) or, past
-		// the cap, a one-off goroutine, so a slow handler never queues
-		// other sockets' frames behind it.
-		if r.workers.Add(1) <= r.max {
-			go r.work(j)
-		} else {
-			r.workers.Add(-1)
-			go j.do()
-		}
+	r.mu.Lock()
+	if n := len(r.idle); n > 0 {
+		w := r.idle[n-1]
+		r.idle[n-1] = nil
+		r.idle = r.idle[:n-1]
+		r.mu.Unlock()
+		w.jobs <- j // never blocks: a parked worker's buffer is empty
+		return
 	}
+	if r.workers < r.max {
+		r.workers++
+		r.mu.Unlock()
+		go r.work(j)
+		return
+	}
+	r.mu.Unlock()
+	go j.do()
 }
 
 func (r *frameRunner) work(j frameJob) {
-	defer r.workers.Add(-1)
-	j.do()
-	t := time.NewTimer(r.idle)
+	w := &frameWorker{jobs: make(chan frameJob, 1)}
+	t := time.NewTimer(r.idleFor)
 	defer t.Stop()
 	for {
+		j.do()
+		j = frameJob{}
+		r.mu.Lock()
+		r.idle = append(r.idle, w)
+		r.mu.Unlock()
+		t.Reset(r.idleFor)
 		select {
-		case j = <-r.jobs:
-			j.do()
-			t.Reset(r.idle)
+		case j = <-w.jobs:
+			continue
 		case <-t.C:
+		}
+		r.mu.Lock()
+		if i := slices.Index(r.idle, w); i >= 0 {
+			r.idle = slices.Delete(r.idle, i, i+1)
+			r.workers--
+			r.mu.Unlock()
 			return
 		}
+		r.mu.Unlock()
+		j = <-w.jobs // taken just as the timer fired: the job is on its way
 	}
 }
 

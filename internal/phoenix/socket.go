@@ -112,7 +112,7 @@ func (s *Socket) teardown() {
 		}
 		s.mu.Unlock()
 		for _, ch := range chans {
-			if ch.finish("") {
+			if ch.finish() {
 				s.srv.leave(ch)
 			}
 		}
@@ -204,7 +204,7 @@ func (s *Socket) join(m *message) {
 		resp, err = marshalPayload(reply)
 	}
 	if err != nil {
-		ch.finish("")
+		ch.finish()
 		if re, ok := replyError(err); ok {
 			if b, merr := json.Marshal(re); merr == nil {
 				s.reply(m, m.joinRef, false, b)
@@ -219,7 +219,7 @@ func (s *Socket) join(m *message) {
 	s.reply(m, m.joinRef, true, resp)
 	ch.state = stateJoined
 	ch.mu.Unlock()
-	if !s.register(ch) && ch.finish("") {
+	if !s.register(ch) && ch.finish() {
 		s.srv.leave(ch)
 	}
 }
@@ -313,8 +313,9 @@ func (s *Socket) removeChannel(ch *Channel, event string) bool {
 	delete(s.channels, ch.topic)
 	s.srv.unsubscribe(ch)
 	s.mu.Unlock()
-	if ch.finish(event) {
+	if ch.finish() {
 		s.srv.leave(ch)
+		ch.lifecycle(event)
 	}
 	return true
 }

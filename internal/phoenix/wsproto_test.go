@@ -307,7 +307,8 @@ func TestIdleWebsocketsParkNoGoroutine(t *testing.T) {
 			}
 			delta := settledGoroutines(t) - before
 			t.Logf("%d idle joined websockets: %+d goroutines", n, delta)
-			if tt.goroutines && delta < n {
+			// Frame workers come and go (they exit when idle), hence the margins.
+			if tt.goroutines && delta < n/2 {
 				t.Fatalf("%d more goroutines; the fallback should have one reader per connection", delta)
 			}
 			if !tt.goroutines && delta >= n/10 {
