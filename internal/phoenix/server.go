@@ -210,16 +210,16 @@ func (s *Server) shuttingDown() bool {
 // newSocket builds a connection for tr; addSocket makes it live.
 func (s *Server) newSocket(proto protocol, info ConnectInfo, assigns map[string]any, tr transport) *Socket {
 	info.Header = nil
-	ctx, cancel := context.WithCancel(context.Background())
+	query := info.Params.Encode()
+	info.Params = nil // kept encoded: a map per idle connection costs more than parsing again
 	return &Socket{
 		srv:     s,
 		id:      s.nextID.Add(1),
 		proto:   proto,
 		info:    info,
 		assigns: assigns,
+		query:   query,
 		tr:      tr,
-		ctx:     ctx,
-		cancel:  cancel,
 		out:     outbox{max: s.cfg.OutboundQueue},
 	}
 }
@@ -229,7 +229,7 @@ func (s *Server) addSocket(sock *Socket) bool {
 	s.socketsMu.Lock()
 	if s.closing {
 		s.socketsMu.Unlock()
-		sock.cancel()
+		sock.ctx.cancel()
 		return false
 	}
 	s.sockets[sock] = struct{}{}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"slices"
 	"sync"
 
 	"golang.org/x/time/rate"
@@ -51,9 +52,9 @@ type Socket struct {
 	proto   protocol
 	info    ConnectInfo
 	assigns map[string]any
+	query   string // the connect parameters, encoded: parsed again when asked for
 	tr      transport
-	ctx     context.Context
-	cancel  context.CancelFunc
+	ctx     sockCtx
 	out     outbox
 	limiter *rate.Limiter // created on the first frame; used by the dispatching goroutine only
 
@@ -62,7 +63,7 @@ type Socket struct {
 	teardownOnce sync.Once
 
 	mu       sync.Mutex
-	channels map[string]*Channel
+	channels []*Channel // joined channels; usually one, so a slice, not a map
 	gone     bool
 }
 
@@ -70,19 +71,37 @@ type Socket struct {
 func (s *Socket) ID() uint64 { return s.id }
 
 // ConnectInfo returns how the socket connected (without headers).
-func (s *Socket) ConnectInfo() ConnectInfo { return s.info }
+func (s *Socket) ConnectInfo() ConnectInfo {
+	info := s.info
+	info.Params, _ = url.ParseQuery(s.query) // encoded by newSocket: it parses
+	return info
+}
 
 // Assigns returns the values returned by the OnConnect hook; treat it as read-only.
 func (s *Socket) Assigns() map[string]any { return s.assigns }
 
 // Context returns a context cancelled when the socket closes.
-func (s *Socket) Context() context.Context { return s.ctx }
+func (s *Socket) Context() context.Context { return &s.ctx }
 
 // Channel returns the joined channel for topic, or nil.
 func (s *Socket) Channel(topic string) *Channel {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.channels[topic]
+	if i := s.channelIndex(topic); i >= 0 {
+		return s.channels[i]
+	}
+	return nil
+}
+
+// channelIndex returns the index of topic's channel in s.channels, or -1;
+// called with mu held.
+func (s *Socket) channelIndex(topic string) int {
+	for i, ch := range s.channels {
+		if ch.topic == topic {
+			return i
+		}
+	}
+	return -1
 }
 
 // Close disconnects the client; phoenix.js will reconnect unless told otherwise.
@@ -93,7 +112,7 @@ func (s *Socket) close(reason string) {
 	s.closeOnce.Do(func() {
 		s.reason = reason
 		s.out.close()
-		s.cancel()
+		s.ctx.cancel()
 		s.tr.shutdown(reason)
 	})
 }
@@ -198,7 +217,7 @@ func (s *Socket) join(m *message) {
 		joinRef = m.ref // V1 clients send no join_ref; Phoenix 1.3 uses the join's ref
 	}
 	ch := &Channel{sock: s, handler: h, topic: m.topic, joinRef: joinRef}
-	reply, err := callJoin(s.ctx, h, ch, m.payload)
+	reply, err := callJoin(&s.ctx, h, ch, m.payload)
 	var resp []byte
 	if err == nil {
 		resp, err = marshalPayload(reply)
@@ -246,7 +265,7 @@ func (s *Socket) handleIn(m *message) {
 	if stale(m, ch) {
 		return // a message for an earlier join of this topic
 	}
-	reply, err := callHandleIn(s.ctx, ch, m.event, m.payload)
+	reply, err := callHandleIn(&s.ctx, ch, m.event, m.payload)
 	if err == nil && reply == nil {
 		return
 	}
@@ -295,10 +314,12 @@ func (s *Socket) register(ch *Channel) bool {
 	if s.gone {
 		return false
 	}
-	if s.channels == nil {
-		s.channels = make(map[string]*Channel, 1)
+	if i := s.channelIndex(ch.topic); i >= 0 {
+		s.srv.unsubscribe(s.channels[i]) // not expected: join removes the old channel first
+		s.channels[i] = ch
+	} else {
+		s.channels = append(s.channels, ch)
 	}
-	s.channels[ch.topic] = ch
 	s.srv.subscribe(ch)
 	return true
 }
@@ -306,11 +327,15 @@ func (s *Socket) register(ch *Channel) bool {
 // removeChannel detaches ch, sends event (phx_close or phx_error) and calls Leave.
 func (s *Socket) removeChannel(ch *Channel, event string) bool {
 	s.mu.Lock()
-	if s.channels[ch.topic] != ch {
+	i := s.channelIndex(ch.topic)
+	if i < 0 || s.channels[i] != ch {
 		s.mu.Unlock()
 		return false
 	}
-	delete(s.channels, ch.topic)
+	s.channels = slices.Delete(s.channels, i, i+1)
+	if len(s.channels) == 0 {
+		s.channels = nil
+	}
 	s.srv.unsubscribe(ch)
 	s.mu.Unlock()
 	if ch.finish() {

@@ -14,9 +14,9 @@ import (
 // frame (and for its own close frame to be written) before dropping the connection.
 const closeWait = 5 * time.Second
 
-// readBufferSize is the size of the buffers connections read into; a buffer
-// is taken from readBuffers for one read and given back, never kept by an
-// idle connection.
+// readBufferSize is the size of the buffers connections read into and
+// small writes are gathered in; a buffer is taken from readBuffers for one
+// read or write and given back, never kept by an idle connection.
 const readBufferSize = 4 << 10
 
 var readBuffers = sync.Pool{New: func() any { b := make([]byte, readBufferSize); return &b }}
@@ -318,26 +318,13 @@ func (t *wsConn) writeLoop() {
 			}
 			continue
 		}
-		// One write per batch: pongs, then a header before each queued frame
-		// (frames are shared between sockets and never copied), then our
-		// close frame if it is queued.
+		// One write per batch: pongs, then a header before each queued frame,
+		// then our close frame if it is queued.
 		var last []byte
 		if closing {
 			last, ctrl = ctrl[len(ctrl)-1], ctrl[:len(ctrl)-1]
 		}
-		bufs := make(net.Buffers, 0, 2*len(frames)+len(ctrl)+1)
-		bufs = append(bufs, ctrl...)
-		hdrs := make([]byte, 0, 10*len(frames))
-		for _, f := range frames {
-			at := len(hdrs)
-			hdrs = appendFrameHeader(hdrs, opText, len(f))
-			bufs = append(bufs, hdrs[at:len(hdrs):len(hdrs)], f)
-		}
-		if last != nil {
-			bufs = append(bufs, last)
-		}
-		_ = t.conn.SetWriteDeadline(time.Now().Add(timeout))
-		if _, err := bufs.WriteTo(t.conn); err != nil {
+		if err := t.write(ctrl, frames, last, timeout); err != nil {
 			t.sock.close(ReasonWriteFailed)
 			t.closeNow()
 			return
@@ -353,6 +340,49 @@ func (t *wsConn) writeLoop() {
 			}
 		}
 	}
+}
+
+// write sends control frames, text frames and a last frame in one call: a
+// small batch copied into a pooled buffer, a large one gathered (frames are
+// shared between sockets and never modified). Either way the connection
+// keeps nothing afterwards (a gathering write leaves an iovec array on the
+// descriptor, so it is kept for batches that are worth it).
+func (t *wsConn) write(ctrl, frames [][]byte, last []byte, timeout time.Duration) error {
+	size := len(last)
+	for _, c := range ctrl {
+		size += len(c)
+	}
+	for _, f := range frames {
+		size += 10 + len(f)
+	}
+	_ = t.conn.SetWriteDeadline(time.Now().Add(timeout))
+	if size <= readBufferSize {
+		bp := readBuffers.Get().(*[]byte)
+		b := (*bp)[:0]
+		for _, c := range ctrl {
+			b = append(b, c...)
+		}
+		for _, f := range frames {
+			b = append(appendFrameHeader(b, opText, len(f)), f...)
+		}
+		b = append(b, last...)
+		_, err := t.conn.Write(b)
+		readBuffers.Put(bp)
+		return err
+	}
+	bufs := make(net.Buffers, 0, 2*len(frames)+len(ctrl)+1)
+	bufs = append(bufs, ctrl...)
+	hdrs := make([]byte, 0, 10*len(frames))
+	for _, f := range frames {
+		at := len(hdrs)
+		hdrs = appendFrameHeader(hdrs, opText, len(f))
+		bufs = append(bufs, hdrs[at:len(hdrs):len(hdrs)], f)
+	}
+	if last != nil {
+		bufs = append(bufs, last)
+	}
+	_, err := bufs.WriteTo(t.conn)
+	return err
 }
 
 // shutdown ends the connection: with a close frame carrying the reason, or at
