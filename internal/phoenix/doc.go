@@ -34,8 +34,9 @@
 //
 // # Limits
 //
-// See Config for defaults. A frame larger than MaxFrameSize closes a websocket
-// with 1009 (a long-poll POST gets HTTP 413); joining more than MaxChannels
+// See Config for defaults. A message (all its fragments together) larger
+// than MaxFrameSize closes a websocket with 1009 (a long-poll POST gets HTTP
+// 413); joining more than MaxChannels
 // topics gets {"reason":"too many channels"}; frames beyond MessageRate/MessageBurst
 // (heartbeats included) get {"reason":"rate limited"} and are not handled. A connection whose
 // outbound queue reaches OutboundQueue frames is closed with 1008 "slow
@@ -46,17 +47,30 @@
 // after which phoenix.js gives up on a request. Connections may come from
 // the request's own host or from hosts matching OriginPatterns.
 //
+// # Websocket
+//
+// The server side of RFC 6455 is this package's own (wsproto.go): masked
+// client frames, fragmented messages, ping/pong, the close handshake (a
+// server-initiated close waits up to 5 s for the client's answer). No
+// extension is accepted (no compression) and text is not checked for UTF-8
+// (the JSON decoder copes). A client breaking the protocol (an unmasked or
+// reserved-bit frame, an unknown opcode, a fragmented control frame, a
+// continuation out of place) is closed with 1002 "protocol error".
+//
 // # Concurrency and memory
 //
-// Each websocket costs one goroutine (its reader) plus a writer goroutine
-// that exists only while frames are queued. The reader hands each frame to
-// a small pool of long-lived workers and waits for it to be handled
-// (frames.go), so a socket's handlers run one at a time in frame order while
-// the deep stacks of handling stay on the workers, not on every idle
-// reader. The hijacked connection gets 1 KiB buffers instead of net/http's
-// 4 KiB ones, the outbound queue holds no buffer while idle and the rate
-// limiter is created on the first frame (BenchmarkIdleJoinedWebsocketMemory
-// measures about 13 KiB per idle joined websocket, stack included). Long-poll
-// sessions cost no goroutine between requests. Handlers for different
-// sockets run concurrently; a handler that blocks delays only its own socket.
+// On Linux an idle websocket costs no goroutine: one epoll instance per
+// server (poll_linux.go) watches idle connections and hands a readable one
+// to a small pool of long-lived workers (frames.go); the worker reads what
+// has arrived into a pooled buffer, handles the complete messages in order
+// and rearms the connection. Elsewhere, or if epoll is not available, each
+// websocket has a reader goroutine that hands each message to a worker and
+// waits for it. Either way a socket's handlers run one at a time in frame
+// order, and the deep stacks of handling stay on the workers. A writer
+// goroutine exists only while frames are queued. Between frames a
+// connection keeps no buffer, no map and no timer but its idle timer:
+// BenchmarkIdleJoinedWebsocketMemory measures about 2.7 KiB per idle joined
+// websocket. Long-poll sessions cost no goroutine between requests.
+// Handlers for different sockets run concurrently; a handler that blocks
+// delays only its own socket.
 package phoenix

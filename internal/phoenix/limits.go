@@ -15,12 +15,14 @@ type Config struct {
 	// IdleTimeout closes a websocket that sends no frame for this long (default 60s;
 	// phoenix.js sends a heartbeat every 30s).
 	IdleTimeout time.Duration
-	// WriteTimeout bounds the write of one frame to a websocket (default 10s).
+	// WriteTimeout bounds one write to a websocket: the frames queued at the
+	// time, written together (default 10s).
 	WriteTimeout time.Duration
 	// OutboundQueue is the number of frames queued per connection before it is
 	// disconnected as a slow consumer (default 256).
 	OutboundQueue int
-	// MaxFrameSize is the largest frame accepted from a client in bytes (default 64 KiB).
+	// MaxFrameSize is the largest message accepted from a client in bytes, all
+	// fragments of a websocket message together (default 64 KiB).
 	MaxFrameSize int64
 	// MaxChannels is the number of channels one connection may join (default 100).
 	MaxChannels int
@@ -34,8 +36,9 @@ type Config struct {
 	LongPollTimeout time.Duration
 	// LongPollSessionTimeout ends a long-poll session that is not polled for this long (default 30s).
 	LongPollSessionTimeout time.Duration
-	// OriginPatterns lists extra allowed Origin hosts (path.Match patterns, as in
-	// coder/websocket); the request's own host is always allowed.
+	// OriginPatterns lists extra allowed Origin hosts (path.Match patterns, e.g.
+	// "*.example.org", or "https://*.example.org" to match the scheme too); the
+	// request's own host is always allowed.
 	OriginPatterns []string
 	// Metrics receives connection lifecycle events; nil means none.
 	Metrics Metrics
