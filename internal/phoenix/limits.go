@@ -13,7 +13,8 @@ import (
 // Config holds the transport limits; a zero field takes its default.
 type Config struct {
 	// IdleTimeout closes a websocket that sends no frame for this long (default 60s;
-	// phoenix.js sends a heartbeat every 30s).
+	// phoenix.js sends a heartbeat every 30s). Connections are checked every
+	// IdleTimeout/8, so the close comes up to an eighth later.
 	IdleTimeout time.Duration
 	// WriteTimeout bounds one write to a websocket: the frames queued at the
 	// time, written together (default 10s).

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // ConnectFunc decides whether a client may connect; a non-nil error refuses it
@@ -39,6 +40,10 @@ type Server struct {
 
 	frames *frameRunner // handles websocket frames off the readers' stacks
 
+	sweepOnce sync.Once
+	stopSweep chan struct{} // closed by Shutdown
+	stopOnce  sync.Once
+
 	pollOnce sync.Once
 	wsPoll   *poller // nil: a reader goroutine per websocket
 	noPoll   bool    // tests: use reader goroutines even where the poller works
@@ -55,13 +60,14 @@ func NewServer(cfg Config, logger *slog.Logger) *Server {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &Server{
-		cfg:      cfg.withDefaults(),
-		log:      logger,
-		exact:    make(map[string]ChannelHandler),
-		topics:   make(map[string]map[*Channel]struct{}),
-		sockets:  make(map[*Socket]struct{}),
-		sessions: make(map[string]*lpSession),
-		frames:   newFrameRunner(),
+		cfg:       cfg.withDefaults(),
+		log:       logger,
+		exact:     make(map[string]ChannelHandler),
+		topics:    make(map[string]map[*Channel]struct{}),
+		sockets:   make(map[*Socket]struct{}),
+		sessions:  make(map[string]*lpSession),
+		frames:    newFrameRunner(),
+		stopSweep: make(chan struct{}),
 	}
 }
 
@@ -174,10 +180,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
-		s.pollOnce.Do(func() {}) // no poller starts after this
-		if s.wsPoll != nil {
-			s.wsPoll.stop()
-		}
+		s.stopOnce.Do(func() {
+			s.pollOnce.Do(func() {}) // no poller starts after this
+			if s.wsPoll != nil {
+				s.wsPoll.stop()
+			}
+			close(s.stopSweep)
+		})
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("phoenix: shutdown: %w", ctx.Err())
@@ -199,6 +208,43 @@ func (s *Server) poller() *poller {
 		s.wsPoll = p
 	})
 	return s.wsPoll
+}
+
+// startIdleSweep starts sweepIdle with the first websocket.
+func (s *Server) startIdleSweep() {
+	s.sweepOnce.Do(func() { go s.sweepIdle() })
+}
+
+// sweepIdle closes websockets that sent nothing for IdleTimeout. One sweep
+// every IdleTimeout/8 instead of a timer per connection (a timer is ~150
+// bytes, and resetting it on every frame costs more than a clock read), so
+// a connection is closed between IdleTimeout and 1.125×IdleTimeout after
+// its last frame.
+func (s *Server) sweepIdle() {
+	every := s.cfg.IdleTimeout / 8
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var idle []*Socket
+	for {
+		select {
+		case <-s.stopSweep:
+			return
+		case now := <-t.C:
+			limit := now.Add(-s.cfg.IdleTimeout).UnixNano()
+			s.socketsMu.Lock()
+			for sock := range s.sockets {
+				if ws, ok := sock.tr.(*wsConn); ok && ws.last.Load() <= limit {
+					idle = append(idle, sock)
+				}
+			}
+			s.socketsMu.Unlock()
+			for i, sock := range idle {
+				sock.close(ReasonIdleTimeout)
+				idle[i] = nil
+			}
+			idle = idle[:0]
+		}
+	}
 }
 
 func (s *Server) shuttingDown() bool {

@@ -35,8 +35,8 @@ var readBuffers = sync.Pool{New: func() any { b := make([]byte, readBufferSize);
 type wsConn struct {
 	conn net.Conn
 	sock *Socket
-	rd   wsReader    // owned by whoever holds busy
-	idle *time.Timer // closes the socket when the client sends nothing
+	rd   wsReader     // owned by whoever holds busy
+	last atomic.Int64 // when the client last sent a frame (unix ns); see Server.sweepIdle
 
 	// busy is held by the goroutine reading the connection (a worker, or the
 	// reader goroutine for its whole life); once the connection is closed,
@@ -63,8 +63,9 @@ type wsConn struct {
 // start begins reading; early holds bytes that arrived with the handshake.
 func (t *wsConn) start(early []byte) {
 	sock := t.sock
+	t.last.Store(time.Now().UnixNano())
+	sock.srv.startIdleSweep()
 	t.mu.Lock()
-	t.idle = time.AfterFunc(sock.srv.cfg.IdleTimeout, func() { sock.close(ReasonIdleTimeout) })
 	closed := t.closed
 	t.mu.Unlock()
 	t.busy.Store(true)
@@ -168,7 +169,7 @@ func (t *wsConn) consume(p []byte) {
 
 // event acts on one parsed message or control frame; false stops parsing.
 func (t *wsConn) event(ev wsEvent) bool {
-	t.idle.Reset(t.sock.srv.cfg.IdleTimeout)
+	t.last.Store(time.Now().UnixNano())
 	switch ev.op {
 	case opText:
 		if t.closing() {
@@ -267,13 +268,10 @@ func (t *wsConn) closeNow() {
 	}
 	t.closed = true
 	t.ctrl = nil
-	force, idle, p := t.force, t.idle, t.poll
+	force, p := t.force, t.poll
 	t.mu.Unlock()
 	if force != nil {
 		force.Stop()
-	}
-	if idle != nil {
-		idle.Stop()
 	}
 	if p != nil {
 		p.remove(t) // before the descriptor can be reused
