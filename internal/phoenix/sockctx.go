@@ -3,6 +3,7 @@ package phoenix
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -14,8 +15,8 @@ import (
 // contexts register through AfterFunc, which the context package uses for
 // parents that are not its own type.
 type sockCtx struct {
+	done  atomic.Pointer[chan struct{}] // made on first use
 	mu    sync.Mutex
-	done  chan struct{} // made on first use
 	err   error
 	funcs []*ctxFunc // pending AfterFunc calls; nil when none
 }
@@ -23,18 +24,23 @@ type sockCtx struct {
 type ctxFunc struct{ f func() }
 
 // closedDone is the Done channel of a context cancelled before anyone asked for it.
-var closedDone = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+var closedDone = func() *chan struct{} { c := make(chan struct{}); close(c); return &c }()
 
 func (c *sockCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
 func (c *sockCtx) Value(any) any               { return nil }
 
 func (c *sockCtx) Done() <-chan struct{} {
+	if d := c.done.Load(); d != nil {
+		return *d
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.done == nil {
-		c.done = make(chan struct{})
+	if d := c.done.Load(); d != nil {
+		return *d
 	}
-	return c.done
+	d := make(chan struct{})
+	c.done.Store(&d)
+	return d
 }
 
 func (c *sockCtx) Err() error {
@@ -79,10 +85,10 @@ func (c *sockCtx) cancel() {
 		return
 	}
 	c.err = context.Canceled
-	if c.done == nil {
-		c.done = closedDone
+	if d := c.done.Load(); d != nil {
+		close(*d)
 	} else {
-		close(c.done)
+		c.done.Store(closedDone)
 	}
 	funcs := c.funcs
 	c.funcs = nil
