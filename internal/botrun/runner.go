@@ -40,7 +40,7 @@ type Runner struct {
 	notify *Notifier
 
 	seed   maphash.Seed
-	queues []chan job
+	queues []*jobQueue
 	wg     sync.WaitGroup
 
 	mu     sync.RWMutex
@@ -87,9 +87,9 @@ func New(h *hub.Hub, cfg Config, log *slog.Logger) *Runner {
 		cfg.Workers = 16
 	}
 	r := &Runner{hub: h, log: log, now: cfg.Now, brains: newBrains(h), notify: cfg.Notify,
-		seed: maphash.MakeSeed(), queues: make([]chan job, cfg.Workers)}
+		seed: maphash.MakeSeed(), queues: make([]*jobQueue, cfg.Workers)}
 	for i := range r.queues {
-		q := make(chan job, queueLen)
+		q := newJobQueue()
 		r.queues[i] = q
 		r.wg.Add(1)
 		go r.work(q)
@@ -135,16 +135,18 @@ func (r *Runner) enqueue(j job) {
 	if r.closed {
 		return
 	}
-	select {
-	case r.queues[maphash.String(r.seed, j.chatID)%uint64(len(r.queues))] <- j:
-	default:
+	if !r.queues[maphash.String(r.seed, j.chatID)%uint64(len(r.queues))].push(j) {
 		r.log.Warn("botrun: queue full, message not answered", "chat", j.chatID)
 	}
 }
 
-func (r *Runner) work(q chan job) {
+func (r *Runner) work(q *jobQueue) {
 	defer r.wg.Done()
-	for j := range q {
+	for {
+		j, ok := q.pop()
+		if !ok {
+			return
+		}
 		if err := r.answer(j); err != nil {
 			r.log.Warn("botrun: answer failed", "chat", j.chatID, "err", err)
 		}
@@ -160,7 +162,7 @@ func (r *Runner) Close(ctx context.Context) error {
 	if !r.closed {
 		r.closed = true
 		for _, q := range r.queues {
-			close(q)
+			q.close()
 		}
 	}
 	r.mu.Unlock()
