@@ -28,6 +28,7 @@ type frameRunner struct {
 	mu      sync.Mutex
 	idle    []*frameWorker // parked workers, the most recently parked last
 	workers int
+	stopped bool // after Server.Shutdown: workers exit, jobs get a goroutine each
 }
 
 type frameWorker struct {
@@ -67,7 +68,7 @@ func (r *frameRunner) start(j frameJob) {
 		w.jobs <- j // never blocks: a parked worker's buffer is empty
 		return
 	}
-	if r.workers < r.max {
+	if r.workers < r.max && !r.stopped {
 		r.workers++
 		r.mu.Unlock()
 		go r.work(j)
@@ -85,11 +86,19 @@ func (r *frameRunner) work(j frameJob) {
 		j.do()
 		j = frameJob{}
 		r.mu.Lock()
+		if r.stopped {
+			r.workers--
+			r.mu.Unlock()
+			return
+		}
 		r.idle = append(r.idle, w)
 		r.mu.Unlock()
 		t.Reset(r.idleFor)
 		select {
 		case j = <-w.jobs:
+			if j.conn == nil && j.sock == nil {
+				return // stop; the count was taken care of
+			}
 			continue
 		case <-t.C:
 		}
@@ -102,6 +111,22 @@ func (r *frameRunner) work(j frameJob) {
 		}
 		r.mu.Unlock()
 		j = <-w.jobs // taken just as the timer fired: the job is on its way
+		if j.conn == nil && j.sock == nil {
+			return // stop
+		}
+	}
+}
+
+// stop makes parked workers exit now and busy ones when done (Server.Shutdown).
+func (r *frameRunner) stop() {
+	r.mu.Lock()
+	r.stopped = true
+	idle := r.idle
+	r.idle = nil
+	r.workers -= len(idle)
+	r.mu.Unlock()
+	for _, w := range idle {
+		w.jobs <- frameJob{}
 	}
 }
 

@@ -5,6 +5,7 @@ package phoenix
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"syscall"
 
@@ -21,7 +22,8 @@ var errWouldBlock = unix.EAGAIN
 // same descriptors for writes.
 type poller struct {
 	epfd     int
-	wake     int // an eventfd: writing to it stops the loop
+	file     *os.File // epfd, waited on through Go's own poller; closing it stops the loop
+	rc       syscall.RawConn
 	dispatch func(*wsConn)
 
 	mu      sync.Mutex
@@ -36,18 +38,20 @@ func newPoller(dispatch func(*wsConn)) (*poller, error) {
 	if err != nil {
 		return nil, fmt.Errorf("phoenix: epoll: %w", err)
 	}
-	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
-	if err != nil {
+	if err := unix.SetNonblock(epfd, true); err != nil {
 		_ = unix.Close(epfd)
-		return nil, fmt.Errorf("phoenix: eventfd: %w", err)
-	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wake)}
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wake, &ev); err != nil {
-		_ = unix.Close(epfd)
-		_ = unix.Close(wake)
 		return nil, fmt.Errorf("phoenix: epoll: %w", err)
 	}
-	p := &poller{epfd: epfd, wake: wake, dispatch: dispatch}
+	// An epoll descriptor is itself pollable: the loop parks in Go's
+	// scheduler until it has events, instead of holding a thread in
+	// epoll_wait (whose return would need a processor handed back to it).
+	file := os.NewFile(uintptr(epfd), "phoenix-epoll")
+	rc, err := file.SyscallConn()
+	if err != nil {
+		_ = file.Close()
+		return nil, fmt.Errorf("phoenix: epoll: %w", err)
+	}
+	p := &poller{epfd: epfd, file: file, rc: rc, dispatch: dispatch}
 	go p.loop()
 	return p, nil
 }
@@ -87,7 +91,7 @@ func (p *poller) add(t *wsConn) error {
 func (p *poller) rearm(t *wsConn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if t.fd < len(p.conns) && p.conns[t.fd] == t {
+	if !p.stopped && t.fd < len(p.conns) && p.conns[t.fd] == t {
 		ev := unix.EpollEvent{Events: pollEvents, Fd: int32(t.fd)}
 		_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, t.fd, &ev)
 	}
@@ -100,7 +104,9 @@ func (p *poller) remove(t *wsConn) {
 	defer p.mu.Unlock()
 	if t.fd < len(p.conns) && p.conns[t.fd] == t {
 		p.conns[t.fd] = nil
-		_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, t.fd, nil)
+		if !p.stopped {
+			_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, t.fd, nil)
+		}
 	}
 }
 
@@ -111,29 +117,27 @@ func (p *poller) stop() {
 	defer p.mu.Unlock()
 	if !p.stopped {
 		p.stopped = true
-		_, _ = unix.Write(p.wake, []byte{1, 0, 0, 0, 0, 0, 0, 0})
+		_ = p.file.Close() // the loop's wait returns an error
 	}
 }
 
 func (p *poller) loop() {
-	defer func() {
-		_ = unix.Close(p.epfd)
-		_ = unix.Close(p.wake)
-	}()
 	events := make([]unix.EpollEvent, 256)
 	for {
-		n, err := unix.EpollWait(p.epfd, events, -1)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			return
+		var n int
+		var werr error
+		err := p.rc.Read(func(fd uintptr) bool {
+			n, werr = unix.EpollWait(int(fd), events, 0)
+			if errors.Is(werr, unix.EINTR) {
+				n, werr = 0, nil
+			}
+			return n > 0 || werr != nil // else wait until the descriptor is readable
+		})
+		if err != nil || werr != nil {
+			return // stopped
 		}
 		for _, ev := range events[:n] {
 			fd := int(ev.Fd)
-			if fd == p.wake {
-				return
-			}
 			p.mu.Lock()
 			var t *wsConn
 			if fd < len(p.conns) {

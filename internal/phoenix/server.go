@@ -186,6 +186,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 				s.wsPoll.stop()
 			}
 			close(s.stopSweep)
+			s.frames.stop()
 		})
 		return nil
 	case <-ctx.Done():
