@@ -14,6 +14,7 @@ import (
 	"switchboard/internal/brain"
 	"switchboard/internal/core"
 	"switchboard/internal/hub"
+	"switchboard/internal/queue"
 	"switchboard/internal/store"
 )
 
@@ -40,7 +41,7 @@ type Runner struct {
 	notify *Notifier
 
 	seed   maphash.Seed
-	queues []*jobQueue
+	queues []*queue.Queue[job] // grow as they fill, unlike channels of queueLen
 	wg     sync.WaitGroup
 
 	mu     sync.RWMutex
@@ -87,9 +88,9 @@ func New(h *hub.Hub, cfg Config, log *slog.Logger) *Runner {
 		cfg.Workers = 16
 	}
 	r := &Runner{hub: h, log: log, now: cfg.Now, brains: newBrains(h), notify: cfg.Notify,
-		seed: maphash.MakeSeed(), queues: make([]*jobQueue, cfg.Workers)}
+		seed: maphash.MakeSeed(), queues: make([]*queue.Queue[job], cfg.Workers)}
 	for i := range r.queues {
-		q := newJobQueue()
+		q := queue.New[job](queueLen)
 		r.queues[i] = q
 		r.wg.Add(1)
 		go r.work(q)
@@ -135,15 +136,15 @@ func (r *Runner) enqueue(j job) {
 	if r.closed {
 		return
 	}
-	if !r.queues[maphash.String(r.seed, j.chatID)%uint64(len(r.queues))].push(j) {
+	if !r.queues[maphash.String(r.seed, j.chatID)%uint64(len(r.queues))].Push(j) {
 		r.log.Warn("botrun: queue full, message not answered", "chat", j.chatID)
 	}
 }
 
-func (r *Runner) work(q *jobQueue) {
+func (r *Runner) work(q *queue.Queue[job]) {
 	defer r.wg.Done()
 	for {
-		j, ok := q.pop()
+		j, ok := q.Pop()
 		if !ok {
 			return
 		}
@@ -162,7 +163,7 @@ func (r *Runner) Close(ctx context.Context) error {
 	if !r.closed {
 		r.closed = true
 		for _, q := range r.queues {
-			q.close()
+			q.Close()
 		}
 	}
 	r.mu.Unlock()

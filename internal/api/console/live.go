@@ -12,6 +12,7 @@ import (
 	"switchboard/internal/core"
 	"switchboard/internal/hub"
 	"switchboard/internal/phoenix"
+	"switchboard/internal/queue"
 )
 
 // TopicPrefix starts the console's topics: "agent:<person_id>".
@@ -42,9 +43,9 @@ type Live struct {
 	hub *hub.Hub
 	log *slog.Logger
 
-	joined  atomic.Int64 // joined channels; 0 means changes are ignored at once
-	changes chan core.Change
-	lost    atomic.Bool // a change was dropped: tell everyone to resync
+	joined  atomic.Int64              // joined channels; 0 means changes are ignored at once
+	changes *queue.Queue[core.Change] // grows as it fills, unlike a channel of changeQueue
+	lost    atomic.Bool               // a change was dropped: tell everyone to resync
 	stop    chan struct{}
 	done    chan struct{}
 	stopped sync.Once
@@ -74,7 +75,7 @@ func NewLive(h *hub.Hub, log *slog.Logger) *Live {
 	}
 	l := &Live{
 		hub: h, log: log,
-		changes: make(chan core.Change, changeQueue),
+		changes: queue.New[core.Change](changeQueue),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 		agents:  make(map[string]*agentState),
@@ -86,7 +87,10 @@ func NewLive(h *hub.Hub, log *slog.Logger) *Live {
 
 // Close stops the worker.
 func (l *Live) Close(ctx context.Context) error {
-	l.stopped.Do(func() { close(l.stop) })
+	l.stopped.Do(func() {
+		close(l.stop)
+		l.changes.Close() // wakes the worker
+	})
 	select {
 	case <-l.done:
 		return nil
@@ -187,9 +191,7 @@ func (l *Live) OnChange(c core.Change) {
 	case core.ChangeTyping, core.ChangeLastSeenTimestamp, core.ChangeChatData:
 		return // the console shows none of these live
 	}
-	select {
-	case l.changes <- c:
-	default:
+	if !l.changes.Push(c) {
 		l.lost.Store(true)
 	}
 }
@@ -197,16 +199,20 @@ func (l *Live) OnChange(c core.Change) {
 func (l *Live) work() {
 	defer close(l.done)
 	for {
+		c, ok := l.changes.Pop()
 		select {
 		case <-l.stop:
-			return
-		case c := <-l.changes:
-			if l.lost.Swap(false) {
-				clear(l.chats)
-				l.pushAll("resync", map[string]any{})
-			}
-			l.handle(c)
+			return // queued changes are dropped, as before
+		default:
 		}
+		if !ok {
+			return
+		}
+		if l.lost.Swap(false) {
+			clear(l.chats)
+			l.pushAll("resync", map[string]any{})
+		}
+		l.handle(c)
 	}
 }
 
