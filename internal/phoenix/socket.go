@@ -234,13 +234,26 @@ func (s *Socket) join(m *message) {
 		s.reply(m, m.joinRef, false, reasonJSON("join crashed"))
 		return
 	}
+	// Subscribed before the ok goes out, as in Phoenix: a client that has
+	// its join reply gets every broadcast sent after it.
+	if !s.register(ch) { // the socket is gone
+		ch.mu.Lock()
+		ch.state = stateJoined
+		ch.mu.Unlock()
+		if ch.finish() {
+			s.srv.leave(ch)
+		}
+		return
+	}
 	ch.mu.Lock()
+	if ch.state == stateClosed { // ended while joining (socket closed, Channel.Close)
+		ch.mu.Unlock()
+		s.srv.leave(ch) // Join succeeded, so Leave is owed
+		return
+	}
 	s.reply(m, m.joinRef, true, resp)
 	ch.state = stateJoined
 	ch.mu.Unlock()
-	if !s.register(ch) && ch.finish() {
-		s.srv.leave(ch)
-	}
 }
 
 func (s *Socket) leave(m *message) {

@@ -458,3 +458,21 @@ func TestApplicationClosesChannelAndSocket(t *testing.T) {
 		t.Fatalf("closed with %v %q", code, reason)
 	}
 }
+
+// A client that has its join reply gets every broadcast sent after it: the
+// channel is subscribed before the reply goes out.
+func TestBroadcastAfterTheJoinReplyArrives(t *testing.T) {
+	e := newEnv(t, phoenix.Config{MessageRate: -1})
+	c := e.dial(t, "", nil)
+	for i := range 50 {
+		topic := fmt.Sprintf("room:after-join-%d", i)
+		c.join(topic, fmt.Sprint(i+1))
+		if err := e.srv.Broadcast(topic, "news", map[string]int{"i": i}); err != nil {
+			t.Fatal(err)
+		}
+		assertJSON(t, c.expect(topic, "news").Payload, fmt.Sprintf(`{"i":%d}`, i))
+		c.send(fmt.Sprint(i+1), "leave", topic, "phx_leave", map[string]any{})
+		c.expectReply(topic, "leave", "ok")
+		c.expect(topic, "phx_close")
+	}
+}
