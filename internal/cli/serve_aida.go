@@ -21,7 +21,7 @@ func aidaFlags(fs *flags, env Env, cfg *app.AIDAConfig) {
 	fs.IntVar(&cfg.Socket.MessageBurst, "ws-message-burst", int(envFloat(env, "SWITCHBOARD_WS_MESSAGE_BURST", 50)),
 		"frames one socket may send at once (env SWITCHBOARD_WS_MESSAGE_BURST)")
 	fs.DurationVar(&cfg.Socket.IdleTimeout, "ws-idle-timeout", envDuration(env, "SWITCHBOARD_WS_IDLE_TIMEOUT", 60*time.Second),
-		"close a websocket that sends nothing for this long; phoenix.js sends a heartbeat every 30s (env SWITCHBOARD_WS_IDLE_TIMEOUT)")
+		"close a websocket that sends nothing for this long (checked every eighth of it); phoenix.js sends a heartbeat every 30s (env SWITCHBOARD_WS_IDLE_TIMEOUT)")
 	fs.Int64Var(&cfg.MaxImageBytes, "image-max-bytes", int64(envFloat(env, "SWITCHBOARD_IMAGE_MAX_BYTES", 25<<20)),
 		"largest image accepted by POST /content/image/BOT/SESSION (env SWITCHBOARD_IMAGE_MAX_BYTES)")
 	fs.StringVar(&cfg.Delivery, "aida-delivery", envOr(env, "SWITCHBOARD_AIDA_DELIVERY", "topic"),
