@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"switchboard/internal/jsontext"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -166,30 +167,13 @@ func (c *conn) utbMsg(buf []byte, session, text string) ([]byte, error) {
 	buf = append(buf[:0], `["1","`...)
 	buf = strconv.AppendUint(buf, c.ref.Add(1), 10)
 	buf = append(buf, `",`...)
-	buf = appendJSONString(buf, c.topic)
+	buf = jsontext.AppendString(buf, c.topic)
 	buf = append(buf, `,"utb_msg",{"session":`...)
-	buf = appendJSONString(buf, session)
+	buf = jsontext.AppendString(buf, session)
 	buf = append(buf, `,"text":`...)
-	buf = appendJSONString(buf, text)
+	buf = jsontext.AppendString(buf, text)
 	buf = append(buf, "}]"...)
 	return buf, c.ws.Write(context.Background(), websocket.MessageText, buf)
-}
-
-// appendJSONString appends s as a JSON string (s is valid UTF-8).
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c < 0x20:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"')
 }
 
 // call sends an event and waits for its reply's response (an error for status "error").

@@ -5,17 +5,6 @@ import (
 	"testing"
 )
 
-// The hand-built utb_msg frame is the JSON encoding/json would produce.
-func TestAppendJSONStringIsJSON(t *testing.T) {
-	for _, s := range []string{"", "m12", `quote " and \ backslash`, "tab\tnew\nline\x01", "ünïcødé ✓", "</script>"} {
-		var got string
-		b := appendJSONString(nil, s)
-		if err := json.Unmarshal(b, &got); err != nil || got != s {
-			t.Errorf("%q: %s decodes to %q, %v", s, b, got, err)
-		}
-	}
-}
-
 // splitFrame reads the ref, event and payload of the frames a server sends,
 // escaped or not, and rejects what is not a frame.
 func TestSplitFrame(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"switchboard/internal/jsontext"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -251,7 +252,7 @@ func writeLongPoll(w http.ResponseWriter, status int, token string, messages [][
 	buf = strconv.AppendInt(buf, int64(status), 10)
 	if token != "" {
 		buf = append(buf, `,"token":`...)
-		buf = appendString(buf, token)
+		buf = jsontext.AppendString(buf, token)
 	}
 	if messages != nil {
 		buf = append(buf, `,"messages":[`...)
@@ -259,7 +260,7 @@ func writeLongPoll(w http.ResponseWriter, status int, token string, messages [][
 			if i > 0 {
 				buf = append(buf, ',')
 			}
-			buf = appendString(buf, string(m))
+			buf = jsontext.AppendString(buf, string(m))
 		}
 		buf = append(buf, ']')
 	}

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"unicode/utf8"
+	"switchboard/internal/jsontext"
 )
 
 // Reserved Phoenix event names.
@@ -138,17 +138,17 @@ func (p protocol) encode(buf []byte, m *message) []byte {
 		buf = append(buf, ',')
 		buf = appendRef(buf, m.ref)
 		buf = append(buf, ',')
-		buf = appendString(buf, m.topic)
+		buf = jsontext.AppendString(buf, m.topic)
 		buf = append(buf, ',')
-		buf = appendString(buf, m.event)
+		buf = jsontext.AppendString(buf, m.event)
 		buf = append(buf, ',')
 		buf = append(buf, payload...)
 		return append(buf, ']')
 	}
 	buf = append(buf, `{"topic":`...)
-	buf = appendString(buf, m.topic)
+	buf = jsontext.AppendString(buf, m.topic)
 	buf = append(buf, `,"event":`...)
-	buf = appendString(buf, m.event)
+	buf = jsontext.AppendString(buf, m.event)
 	buf = append(buf, `,"payload":`...)
 	buf = append(buf, payload...)
 	buf = append(buf, `,"ref":`...)
@@ -168,35 +168,6 @@ func appendRef(buf []byte, ref json.RawMessage) []byte {
 	return append(buf, ref...)
 }
 
-// appendString appends s as a JSON string.
-func appendString(buf []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	buf = append(buf, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				buf = append(buf, '\\', c)
-			case c < 0x20:
-				buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			default:
-				buf = append(buf, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			buf = append(buf, `\ufffd`...)
-		} else {
-			buf = append(buf, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(buf, '"')
-}
-
 // replyPayload builds {"status":…,"response":…}.
 func replyPayload(ok bool, response []byte) json.RawMessage {
 	status := `{"status":"error","response":`
@@ -214,7 +185,7 @@ func replyPayload(ok bool, response []byte) json.RawMessage {
 
 // reasonJSON builds {"reason":…}.
 func reasonJSON(reason string) []byte {
-	buf := appendString([]byte(`{"reason":`), reason)
+	buf := jsontext.AppendString([]byte(`{"reason":`), reason)
 	return append(buf, '}')
 }
 

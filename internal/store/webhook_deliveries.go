@@ -10,6 +10,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"switchboard/internal/jsontext"
 	"sync"
 	"time"
 
@@ -309,32 +310,13 @@ func (a WebhookAttempt) logLine() string {
 	b = append(b, `,"status_code":`...)
 	b = strconv.AppendInt(b, int64(a.StatusCode), 10)
 	b = append(b, `,"error":`...)
-	b = appendJSONString(b, a.Error)
+	b = jsontext.AppendString(b, a.Error)
 	b = append(b, `,"response_head":`...)
-	b = appendJSONString(b, a.ResponseHead)
+	b = jsontext.AppendString(b, a.ResponseHead)
 	b = append(b, `,"node":`...)
-	b = appendJSONString(b, a.Node)
+	b = jsontext.AppendString(b, a.Node)
 	b = append(b, "}\n"...)
 	return string(b)
-}
-
-// appendJSONString appends s as a JSON string (s is valid UTF-8).
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c == '\n':
-			b = append(b, '\\', 'n')
-		case c < 0x20:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"')
 }
 
 // WebhookOutcome is what an attempt decided for its delivery.
