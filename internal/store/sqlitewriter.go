@@ -103,16 +103,6 @@ func (c writerConn) ResetSession(ctx context.Context) error {
 
 func (c writerConn) IsValid() bool { return c.conn.(driver.Validator).IsValid() }
 
-// close finalizes the prepared statements (before the pool closes the connection).
-func (w *sqliteWriter) close() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for _, st := range w.stmts {
-		_ = st.Close()
-	}
-	w.stmts = nil
-}
-
 // stmt returns the prepared statement for query. Only called inside a
 // transaction, which holds the connection.
 func (w *sqliteWriter) stmt(ctx context.Context, query string) (driver.Stmt, error) {

@@ -157,8 +157,12 @@ func (s *Store) Close() error {
 	if s.writeStmts != nil {
 		s.writeStmts.close()
 		s.readStmts.close()
-		s.writer.close()
 	}
+	// The writer's driver statements are finalized with its connection
+	// (writerConn.Close), when database/sql closes it: here if it is idle,
+	// else when whatever holds it now lets go. Finalizing them from here
+	// would race with a statement still running on it (a dispatcher that
+	// was not stopped first).
 	err := s.write.Close()
 	if s.read != s.write {
 		if err2 := s.read.Close(); err == nil {
