@@ -60,6 +60,15 @@ type WebhookDelivery struct {
 // the two left waiting.
 const waitingAt = math.MaxInt64
 
+// waitingSQL is waitingAt as written in the statements.
+const waitingSQL = "9223372036854775807"
+
+// headOfChat holds for a delivery d that no earlier pending delivery of
+// its chat holds back (always, outside ordered subscriptions).
+const headOfChat = `(d.ordered = 0 OR d.chat_id = '' OR NOT EXISTS (
+		SELECT 1 FROM webhook_deliveries p
+		WHERE p.subscription_id = d.subscription_id AND p.chat_id = d.chat_id AND p.seq < d.seq AND p.status = 'pending'))`
+
 // InsertWebhookDelivery adds a delivery to the outbox. A pending delivery
 // of an ordered subscription waits (see waitingAt) while an earlier one of
 // its chat is pending.
@@ -77,7 +86,7 @@ func (c Conn) InsertWebhookDelivery(ctx context.Context, d WebhookDelivery) erro
 		}
 		_, err = c.exec(ctx, `INSERT INTO webhook_deliveries (id, subscription_id, chat_id, action, target, body, ordered, status, next_attempt_at, created_at, updated_at, last_error)
 		VALUES (?, ?, ?, ?, ?, ?, 1, 'pending', CASE WHEN EXISTS (SELECT 1 FROM webhook_deliveries p
-			WHERE p.subscription_id = ? AND p.chat_id = ? AND p.status = 'pending') THEN 9223372036854775807 ELSE CAST(? AS BIGINT) END, ?, ?, ?)`,
+			WHERE p.subscription_id = ? AND p.chat_id = ? AND p.status = 'pending') THEN `+waitingSQL+` ELSE CAST(? AS BIGINT) END, ?, ?, ?)`,
 			d.ID, d.SubscriptionID, d.ChatID, d.Action, d.Target, string(d.Body), d.SubscriptionID, d.ChatID,
 			micros(d.NextAttemptAt), micros(d.CreatedAt), micros(d.CreatedAt), d.LastError)
 	} else {
@@ -100,7 +109,7 @@ const orderLockKey = "22338, hashtext(CAST(? AS text) || '/' || CAST(? AS text))
 // promoteSQL makes the first pending delivery of a chat due when it waits.
 const promoteSQL = `UPDATE webhook_deliveries SET next_attempt_at = ? WHERE seq = (
 	SELECT MIN(p.seq) FROM webhook_deliveries p WHERE p.subscription_id = ? AND p.chat_id = ? AND p.status = 'pending')
-	AND next_attempt_at = 9223372036854775807`
+	AND next_attempt_at = ` + waitingSQL
 
 // OrderKey names one chat of one ordered subscription.
 type OrderKey struct{ SubscriptionID, ChatID string }
@@ -158,7 +167,7 @@ func (c Conn) promoteWebhookSuccessors(ctx context.Context, keys []OrderKey, at 
 	// that held them committed.
 	if _, err := c.exec(ctx, `UPDATE webhook_deliveries SET next_attempt_at = ? WHERE seq IN (
 		SELECT (SELECT MIN(p.seq) FROM webhook_deliveries p WHERE p.subscription_id = k.sub AND p.chat_id = k.chat AND p.status = 'pending')
-		FROM unnest(CAST(? AS text[]), CAST(? AS text[])) AS k(sub, chat)) AND next_attempt_at = 9223372036854775807`, micros(at), subs, chats); err != nil {
+		FROM unnest(CAST(? AS text[]), CAST(? AS text[])) AS k(sub, chat)) AND next_attempt_at = `+waitingSQL, micros(at), subs, chats); err != nil {
 		return nil, fmt.Errorf("store: promote webhook deliveries: %w", err)
 	}
 	return busy, nil
@@ -170,88 +179,59 @@ func (c Conn) promoteWebhookSuccessors(ctx context.Context, keys []OrderKey, at 
 // side by side, each missing the other; this finds what they left waiting.
 func (c Conn) SweepWebhookOrder(ctx context.Context, at time.Time) (int64, error) {
 	res, err := c.exec(ctx, `UPDATE webhook_deliveries SET next_attempt_at = ? WHERE seq IN (
-		SELECT d.seq FROM webhook_deliveries d WHERE d.status = 'pending' AND d.next_attempt_at = 9223372036854775807
-		  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p
-			WHERE p.subscription_id = d.subscription_id AND p.chat_id = d.chat_id AND p.seq < d.seq AND p.status = 'pending'))`, micros(at))
+		SELECT d.seq FROM webhook_deliveries d WHERE d.status = 'pending' AND d.next_attempt_at = `+waitingSQL+` AND `+headOfChat+`)`, micros(at))
 	if err != nil {
 		return 0, fmt.Errorf("store: sweep webhook order: %w", err)
 	}
 	return res.RowsAffected()
 }
 
-// claimWhere picks due, unleased deliveries in due order. SQLite without
-// ANALYZE statistics prefers other indexes and sorts the whole queue;
-// INDEXED BY keeps it on the due index.
-const claimWhere = `WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.lease_until <= ?
-	  AND d.subscription_id NOT IN (SELECT %s)
-	  AND (d.ordered = 0 OR d.chat_id = '' OR NOT EXISTS (
-		SELECT 1 FROM webhook_deliveries p
-		WHERE p.subscription_id = d.subscription_id AND p.chat_id = d.chat_id AND p.seq < d.seq AND p.status = 'pending'))
-	ORDER BY d.next_attempt_at LIMIT ?`
-
-// A claim sets only the lease columns, which no index covers: on
-// PostgreSQL a heap-only update, on SQLite a rewrite of the row alone.
-const claimSet = `UPDATE webhook_deliveries SET lease_owner = ?, lease_until = ?
-WHERE seq IN (SELECT d.seq FROM webhook_deliveries d %s ` + claimWhere + ` %s)
+// claimPostgres leases up to limit due deliveries to owner until
+// leaseUntil: pending rows whose time has come, not leased (or whose lease
+// ran out: their dispatcher died), first in their chat, not of a
+// subscription in the skip list (endpoints busy on this node). It sets only
+// the lease columns, which no index covers: a heap-only update. The
+// candidates are locked with SKIP LOCKED, so several nodes claiming at once
+// never take the same row.
+const claimPostgres = `UPDATE webhook_deliveries SET lease_owner = ?, lease_until = ?
+WHERE seq IN (SELECT d.seq FROM webhook_deliveries d
+	WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.lease_until <= ?
+	  AND d.subscription_id NOT IN (SELECT jsonb_array_elements_text(CAST(? AS jsonb))) AND ` + headOfChat + `
+	ORDER BY d.next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED)
 RETURNING seq, id, subscription_id, chat_id, action, target, body, ordered, attempts, replay_base, next_attempt_at, created_at`
 
-var (
-	claimSQLite = fmt.Sprintf(claimSet, "INDEXED BY webhook_deliveries_due", "value FROM json_each(?)", "")
-	// On PostgreSQL the candidate rows are locked with SKIP LOCKED, so
-	// several nodes claiming at once never take the same row.
-	claimPostgres = fmt.Sprintf(claimSet, "", "jsonb_array_elements_text(CAST(? AS jsonb))", "FOR UPDATE SKIP LOCKED")
-	// The SQLite dispatcher keeps its leases in memory (WebhookClaimer):
-	// its claim only reads, skipping the deliveries it holds. "? + 0":
-	// this SQLite build (STAT4) recompiles a statement on every run when
-	// a bound parameter is the bound of a range on an indexed column, in
-	// case the value changes the plan; an expression is not probed, and
-	// the index range is the same.
-	claimSQLiteRead = `SELECT d.seq, d.id, d.subscription_id, d.chat_id, d.action, d.target, d.body, d.ordered, d.attempts, d.replay_base, d.next_attempt_at, d.created_at
+// claimSQLiteRead is the SQLite claim: the dispatcher keeps its leases in
+// memory (WebhookClaimer), so it only reads, skipping the deliveries it
+// holds (tested first: the index has their seq). INDEXED BY: without
+// ANALYZE statistics SQLite prefers other indexes and sorts the queue.
+// "? + 0": this SQLite build (STAT4) recompiles a statement on every run
+// when a bound parameter bounds a range on an indexed column, in case the
+// value changes the plan; an expression is not probed, and the index range
+// is the same.
+const claimSQLiteRead = `SELECT d.seq, d.id, d.subscription_id, d.chat_id, d.action, d.target, d.body, d.ordered, d.attempts, d.replay_base, d.next_attempt_at, d.created_at
 FROM webhook_deliveries d INDEXED BY webhook_deliveries_due
 WHERE d.status = 'pending' AND d.next_attempt_at <= ? + 0 AND d.seq NOT IN (SELECT value FROM json_each(?))
-	  AND d.lease_until <= ? AND d.subscription_id NOT IN (SELECT value FROM json_each(?))
-	  AND (d.ordered = 0 OR d.chat_id = '' OR NOT EXISTS (
-		SELECT 1 FROM webhook_deliveries p
-		WHERE p.subscription_id = d.subscription_id AND p.chat_id = d.chat_id AND p.seq < d.seq AND p.status = 'pending'))
+	  AND d.lease_until <= ? AND d.subscription_id NOT IN (SELECT value FROM json_each(?)) AND ` + headOfChat + `
 	ORDER BY d.next_attempt_at LIMIT ?`
-)
 
-// ClaimWebhookDeliveries (inside a transaction) leases up to limit due deliveries to owner until
-// leaseUntil: pending rows whose time has come and whose lease, if any, ran
-// out (their dispatcher died). A delivery of an ordered subscription is
-// claimed only when no earlier delivery of the same chat is pending (leased
-// or not). Deliveries of the subscriptions in skip are left alone (their
-// endpoints are busy on this node).
-func (c Conn) ClaimWebhookDeliveries(ctx context.Context, owner string, now, leaseUntil time.Time, limit int, skip []string) ([]WebhookDelivery, error) {
-	if c.pg {
-		// Without fresh statistics the planner bitmap-scans and sorts the
-		// whole queue; the due index already yields rows in order. A claim
-		// lost in a crash leaves its rows unleased: safe, so its commit need
-		// not wait for the disk.
-		if _, err := c.exec(ctx, "SELECT set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true), set_config('synchronous_commit', 'off', true)"); err != nil {
-			return nil, fmt.Errorf("store: claim webhook deliveries: %w", err)
-		}
-	}
-	return c.claimWebhookDeliveries(ctx, owner, now, leaseUntil, limit, skip)
-}
-
-func (c Conn) claimWebhookDeliveries(ctx context.Context, owner string, now, leaseUntil time.Time, limit int, skip []string) ([]WebhookDelivery, error) {
-	if skip == nil {
-		skip = []string{}
-	}
-	skipJSON, err := json.Marshal(skip)
+// claimPostgres runs claimPostgres on c (the claimer's session).
+func (c Conn) claimPostgres(ctx context.Context, owner string, now, leaseUntil time.Time, limit int, skip []string) ([]WebhookDelivery, error) {
+	skipJSON, err := json.Marshal(nonNil(skip))
 	if err != nil {
 		return nil, fmt.Errorf("store: claim webhook deliveries: %w", err)
 	}
-	q := claimSQLite
-	if c.pg {
-		q = claimPostgres
-	}
-	rows, err := c.query(ctx, q, owner, micros(leaseUntil), micros(now), micros(now), string(skipJSON), limit)
+	rows, err := c.query(ctx, claimPostgres, owner, micros(leaseUntil), micros(now), micros(now), string(skipJSON), limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: claim webhook deliveries: %w", err)
 	}
 	return scanClaimed(rows, owner, leaseUntil)
+}
+
+func nonNil(skip []string) []string {
+	if skip == nil {
+		return []string{}
+	}
+	return skip
 }
 
 func scanClaimed(rows *sql.Rows, owner string, leaseUntil time.Time) ([]WebhookDelivery, error) {
@@ -326,14 +306,6 @@ type WebhookOutcome struct {
 	LeaseOwner    string
 	Status        string    // the delivery's new status
 	NextAttemptAt time.Time // for a pending (retried) delivery
-}
-
-// FinishWebhookAttempt records one outcome; see FinishWebhookAttempts. It
-// reports false (and records nothing) when the delivery is no longer leased
-// to the outcome's owner for this attempt.
-func (c Conn) FinishWebhookAttempt(ctx context.Context, o WebhookOutcome) (bool, error) {
-	n, err := c.FinishWebhookAttempts(ctx, []WebhookOutcome{o})
-	return n == 1, err
 }
 
 // ReleaseWebhookDelivery gives a claimed, unsent delivery back to the queue
@@ -545,10 +517,7 @@ func (c Conn) WebhookQueueStats(ctx context.Context) (int64, time.Time, error) {
 func (c Conn) NextWebhookDue(ctx context.Context, now time.Time) (time.Time, error) {
 	var next int64
 	q := `SELECT d.next_attempt_at FROM webhook_deliveries d
-		WHERE d.status = 'pending' AND d.next_attempt_at < 9223372036854775807 AND d.lease_until <= ?
-		  AND (d.ordered = 0 OR d.chat_id = '' OR NOT EXISTS (
-			SELECT 1 FROM webhook_deliveries p
-			WHERE p.subscription_id = d.subscription_id AND p.chat_id = d.chat_id AND p.seq < d.seq AND p.status = 'pending'))
+		WHERE d.status = 'pending' AND d.next_attempt_at < ` + waitingSQL + ` AND d.lease_until <= ? AND ` + headOfChat + `
 		ORDER BY d.next_attempt_at LIMIT 1`
 	if !c.pg {
 		q = strings.Replace(q, "webhook_deliveries d", "webhook_deliveries d INDEXED BY webhook_deliveries_due", 1)
@@ -693,9 +662,8 @@ func (c Conn) finishWebhookAttemptsSQLite(ctx context.Context, os []WebhookOutco
 // one round trip.
 //
 // On SQLite there is one dispatching process (the store's one writer), so
-// the claimer keeps its leases in memory instead: a claim is a read on the
-// read pool that skips the deliveries it holds, and costs the writer
-// nothing. A lease still runs out (an outcome that could not be recorded
+// the claimer keeps its leases in memory instead: a claim is a read that
+// skips the deliveries it holds and writes nothing. A lease still runs out (an outcome that could not be recorded
 // is sent again after it), and a crash forgets them all, which leaves the
 // deliveries pending: sent again after the restart, as on PostgreSQL.
 type WebhookClaimer struct {
@@ -751,10 +719,7 @@ func (w *WebhookClaimer) claimSQLite(ctx context.Context, owner string, now, lea
 			delete(w.leases, seq)
 		}
 	}
-	if skip == nil {
-		skip = []string{}
-	}
-	skipJSON, err := json.Marshal(skip)
+	skipJSON, err := json.Marshal(nonNil(skip))
 	if err != nil {
 		return nil, fmt.Errorf("store: claim webhook deliveries: %w", err)
 	}
@@ -850,19 +815,19 @@ func discardConn(conn *sql.Conn) {
 	_ = conn.Close()
 }
 
-// Claim is ClaimWebhookDeliveries in a transaction of its own (on
-// PostgreSQL a single statement on the claim session).
+// Claim leases up to limit due deliveries to owner until leaseUntil
+// (claimPostgres, claimSQLiteRead say which): on PostgreSQL one statement
+// on the claim session, on SQLite a read and leases in memory.
 func (w *WebhookClaimer) Claim(ctx context.Context, owner string, now, leaseUntil time.Time, limit int, skip []string) ([]WebhookDelivery, error) {
-	var out []WebhookDelivery
-	claim := func(c Conn) error {
-		var err error
-		out, err = c.claimWebhookDeliveries(ctx, owner, now, leaseUntil, limit, skip)
-		return err
-	}
 	if w.s.engine != Postgres {
 		return w.claimSQLite(ctx, owner, now, leaseUntil, limit, skip)
 	}
-	return out, w.claims.do(ctx, claim)
+	var out []WebhookDelivery
+	return out, w.claims.do(ctx, func(c Conn) error {
+		var err error
+		out, err = c.claimPostgres(ctx, owner, now, leaseUntil, limit, skip)
+		return err
+	})
 }
 
 // Finish records a batch of outcomes atomically (FinishWebhookAttempts)

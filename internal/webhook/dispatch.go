@@ -508,6 +508,7 @@ type health struct {
 func (d *dispatcher) flush(batch []result) []result {
 	o := d.e.opts
 	now := time.Now().UTC()
+	left := finishedChats(batch)
 	healthBySub := map[string]health{}
 	for _, r := range batch {
 		if r.kind == attempted {
@@ -536,7 +537,7 @@ func (d *dispatcher) flush(batch []result) []result {
 	record := func(ctx context.Context) error {
 		disabled, lost = nil, 0
 		if simple {
-			recorded, err := d.claimer.Finish(ctx, outcomes, finishedChats(batch), now)
+			recorded, err := d.claimer.Finish(ctx, outcomes, left, now)
 			lost = len(outcomes) - recorded
 			return err
 		}
@@ -635,7 +636,7 @@ func (d *dispatcher) flush(batch []result) []result {
 		d.claimer.Forget(seqs) // SQLite's in-memory leases
 		if !simple || d.e.store.Engine() == store.Postgres {
 			// SQLite's simple flush promoted them in its transaction.
-			for _, k := range finishedChats(batch) {
+			for _, k := range left {
 				d.promote[k] = true
 			}
 		}
