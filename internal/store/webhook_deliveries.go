@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -8,13 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
-	"switchboard/internal/jsontext"
 	"sync"
 	"time"
 
 	"switchboard/internal/core"
+	"switchboard/internal/jsontext"
 )
 
 // Webhook delivery statuses. Only pending, delivered, failed and dead are
@@ -828,6 +830,81 @@ func (w *WebhookClaimer) Claim(ctx context.Context, owner string, now, leaseUnti
 		out, err = c.claimPostgres(ctx, owner, now, leaseUntil, limit, skip)
 		return err
 	})
+}
+
+// claimSuccessorsSQLite reads the pending deliveries of one ordered chat
+// after its head, oldest first ("? + 0": see claimSQLiteRead).
+const claimSuccessorsSQLite = `SELECT d.seq, d.id, d.subscription_id, d.chat_id, d.action, d.target, d.body, d.ordered, d.attempts, d.replay_base, d.next_attempt_at, d.created_at
+FROM webhook_deliveries d INDEXED BY webhook_deliveries_order
+WHERE d.subscription_id = ? AND d.chat_id = ? AND d.status = 'pending' AND d.seq > ? + 0
+ORDER BY d.seq LIMIT ?`
+
+// claimSuccessorsPostgres leases, for each chat head given (subscription,
+// chat, seq), up to a number of the chat's pending deliveries after it, in
+// order and stopping before one leased already (a chain has no gaps).
+// They wait behind the head, so no other claim takes them, and the lease
+// is a heap-only update as in claimPostgres.
+const claimSuccessorsPostgres = `WITH c AS (
+	SELECT s.seq, bool_or(s.lease_until > ?) OVER (PARTITION BY k.sub, k.chat ORDER BY s.seq) AS blocked
+	FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[])) AS k(sub, chat, head)
+	CROSS JOIN LATERAL (SELECT p.seq, p.lease_until FROM webhook_deliveries p
+		WHERE p.subscription_id = k.sub AND p.chat_id = k.chat AND p.status = 'pending' AND p.seq > k.head ORDER BY p.seq LIMIT ?) AS s)
+UPDATE webhook_deliveries SET lease_owner = ?, lease_until = ?
+WHERE seq IN (SELECT seq FROM c WHERE NOT blocked) AND status = 'pending' AND lease_until <= ?
+RETURNING seq, id, subscription_id, chat_id, action, target, body, ordered, attempts, replay_base, next_attempt_at, created_at`
+
+// ClaimSuccessors leases to owner, for each of the given claimed heads of
+// ordered chats, up to perChat of the pending deliveries that follow it in
+// its chat, so the dispatcher can send them one after another as soon as
+// the one before has left the queue, without a promotion and a claim in
+// between. They are returned in chat order (subscription, chat, seq).
+func (w *WebhookClaimer) ClaimSuccessors(ctx context.Context, owner string, now, leaseUntil time.Time, heads []WebhookDelivery, perChat int) ([]WebhookDelivery, error) {
+	if len(heads) == 0 || perChat <= 0 {
+		return nil, nil
+	}
+	var out []WebhookDelivery
+	if w.s.engine != Postgres {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		writer := Conn{q: w.s.write, stmts: w.s.writeStmts}
+		for _, h := range heads {
+			rows, err := writer.query(ctx, claimSuccessorsSQLite, h.SubscriptionID, h.ChatID, h.Seq, perChat)
+			if err != nil {
+				return nil, fmt.Errorf("store: claim webhook successors: %w", err)
+			}
+			got, err := scanClaimed(rows, owner, leaseUntil)
+			if err != nil {
+				return nil, err
+			}
+			for _, d := range got {
+				if until, ok := w.leases[d.Seq]; ok && now.Before(until) {
+					break // held already: the chain stops before it
+				}
+				w.leases[d.Seq] = leaseUntil
+				out = append(out, d)
+			}
+		}
+		return out, nil
+	}
+	subs, chats, seqs := make([]string, len(heads)), make([]string, len(heads)), make([]int64, len(heads))
+	for i, h := range heads {
+		subs[i], chats[i], seqs[i] = h.SubscriptionID, h.ChatID, h.Seq
+	}
+	err := w.claims.do(ctx, func(c Conn) error {
+		rows, err := c.query(ctx, claimSuccessorsPostgres, micros(now), subs, chats, seqs, perChat, owner, micros(leaseUntil), micros(now))
+		if err != nil {
+			return fmt.Errorf("store: claim webhook successors: %w", err)
+		}
+		out, err = scanClaimed(rows, owner, leaseUntil)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b WebhookDelivery) int {
+		return cmp.Or(strings.Compare(a.SubscriptionID, b.SubscriptionID), strings.Compare(a.ChatID, b.ChatID), cmp.Compare(a.Seq, b.Seq))
+	})
+	return out, nil
 }
 
 // Finish records a batch of outcomes atomically (FinishWebhookAttempts)

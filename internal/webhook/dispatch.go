@@ -27,6 +27,10 @@ var headBuffers = sync.Pool{New: func() any { return new([responseHeadBytes]byte
 // PostgreSQL) is tried again.
 const promoteRetry = 5 * time.Millisecond
 
+// chainLength is how many deliveries of an ordered chat a claim takes
+// after the chat's first (see dispatcher.claim).
+const chainLength = 16
+
 // groupCommitWindow is how long outcomes are gathered before they are
 // recorded in one transaction.
 const groupCommitWindow = 3 * time.Millisecond
@@ -51,8 +55,13 @@ type dispatcher struct {
 	// it (or, rarely, a row whose lease ran out while it waited here). The
 	// flush of the held copy settles which copy is current.
 	reclaimed map[string]store.WebhookDelivery
+	// rechained holds the reclaimed deliveries that a claim returned as
+	// the successor of a chat head: never sent on their own (they wait
+	// behind the head), only given back once the copy in hand is settled.
+	rechained map[string]bool
 	hosts     map[string]*hostQueue
 	active    int // requests under way
+	chained   int // held deliveries waiting in a chain behind one in hand (not counted against maxHeld)
 	stopping  bool
 
 	failing map[string]bool // subscriptions this node marked failing (completeLoop only)
@@ -82,6 +91,9 @@ type hostQueue struct {
 type job struct {
 	d   store.WebhookDelivery
 	sub *compiled
+	// next are the deliveries of d's ordered chat that follow it, claimed
+	// with it: each is sent as soon as the one before has left the queue.
+	next []store.WebhookDelivery
 }
 
 type runJob struct {
@@ -104,6 +116,9 @@ type result struct {
 	reason  string    // killed
 	outcome store.WebhookOutcome
 	metric  string
+	// chainNext: the chat's next delivery was sent after this one, by the
+	// same chain; so this one's leaving the queue promotes nothing.
+	chainNext bool
 }
 
 func newDispatcher(e *Engine) *dispatcher {
@@ -133,6 +148,7 @@ func newDispatcher(e *Engine) *dispatcher {
 		maxHeld:      maxHeld,
 		held:         map[string]bool{},
 		reclaimed:    map[string]store.WebhookDelivery{},
+		rechained:    map[string]bool{},
 		hosts:        map[string]*hostQueue{},
 		failing:      map[string]bool{},
 		promote:      map[store.OrderKey]bool{},
@@ -174,13 +190,18 @@ func (d *dispatcher) stop(ctx context.Context) error {
 	<-d.claimDone
 	d.mu.Lock()
 	d.stopping = true
+	var back []result
 	for _, h := range d.hosts {
 		for _, j := range h.queue {
-			d.results <- result{kind: released, d: j.d, sub: j.sub}
+			back = append(back, result{kind: released, d: j.d, sub: j.sub})
+			back = append(back, d.releaseChainLocked(j)...)
 		}
 		h.queue = nil
 	}
 	d.mu.Unlock()
+	for _, r := range back {
+		d.results <- r
+	}
 	sent := make(chan struct{})
 	go func() { d.sends.Wait(); close(sent) }()
 	var err error
@@ -252,8 +273,9 @@ func (d *dispatcher) claimLoop() {
 func (d *dispatcher) free() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	n := min(d.maxHeld-len(d.held), d.e.opts.BatchSize)
-	if len(d.held) > 0 && n < d.e.opts.BatchSize/2 {
+	inHand := len(d.held) - d.chained
+	n := min(d.maxHeld-inHand, d.e.opts.BatchSize)
+	if inHand > 0 && n < d.e.opts.BatchSize/2 {
 		return 0
 	}
 	return max(n, 0)
@@ -281,29 +303,96 @@ func (d *dispatcher) claim(n int) (int, error) {
 	defer cancel()
 	now := time.Now()
 	skip := d.saturated()
-	rows, err := d.claimer.Claim(ctx, d.e.opts.Node, now, now.Add(d.e.opts.LeaseDuration), n, skip)
+	leaseUntil := now.Add(d.e.opts.LeaseDuration)
+	rows, err := d.claimer.Claim(ctx, d.e.opts.Node, now, leaseUntil, n, skip)
 	if err != nil {
 		return 0, err
 	}
+	var fresh, heads []store.WebhookDelivery
+	d.mu.Lock()
 	for _, r := range rows {
-		d.mu.Lock()
 		if d.held[r.ID] {
 			d.reclaimed[r.ID] = r // settled by the flush of the copy in hand
-			d.mu.Unlock()
 			continue
 		}
 		d.held[r.ID] = true
+		fresh = append(fresh, r)
+		if r.Ordered && r.ChatID != "" {
+			heads = append(heads, r)
+		}
+	}
+	d.mu.Unlock()
+	// An ordered chat sends one delivery at a time, and the next only
+	// after the one before has left the queue. Promoting it, claiming it
+	// and waiting for both would make every delivery of a busy chat cost
+	// a round of the claim loop; instead the claim takes the chat's next
+	// few deliveries with its first, and one request worker sends them in
+	// turn (run). A failure to take them only costs that speed.
+	chains := map[store.OrderKey][]store.WebhookDelivery{}
+	if len(heads) > 0 {
+		next, err := d.claimer.ClaimSuccessors(ctx, d.e.opts.Node, now, leaseUntil, heads, chainLength)
+		if err != nil {
+			d.e.log.Warn("webhook: claiming the next deliveries of ordered chats failed", "err", err)
+		}
+		var back []result
+		cut := map[store.OrderKey]bool{}
+		d.mu.Lock()
+		for _, s := range next {
+			k := store.OrderKey{SubscriptionID: s.SubscriptionID, ChatID: s.ChatID}
+			switch {
+			case d.held[s.ID]:
+				// A copy is still in hand: one given back whose flush
+				// has not let go of it yet (or whose lease ran out).
+				// The chain stops here; the flush of that copy gives
+				// this claim of it back.
+				d.reclaimed[s.ID], d.rechained[s.ID] = s, true
+				cut[k] = true
+			case cut[k]:
+				d.held[s.ID] = true
+				back = append(back, result{kind: released, d: s})
+			default:
+				d.held[s.ID] = true
+				d.chained++
+				chains[k] = append(chains[k], s)
+			}
+		}
 		d.mu.Unlock()
-		if res, ok := d.take(ctx, r); !ok {
+		for _, b := range back {
+			d.results <- b
+		}
+	}
+	for _, r := range fresh {
+		var next []store.WebhookDelivery
+		if r.Ordered && r.ChatID != "" {
+			next = chains[store.OrderKey{SubscriptionID: r.SubscriptionID, ChatID: r.ChatID}]
+		}
+		if res, ok := d.take(ctx, r, next); !ok {
 			d.results <- res
+			d.mu.Lock()
+			back := d.releaseChainLocked(job{sub: res.sub, next: next})
+			d.mu.Unlock()
+			for _, b := range back {
+				d.results <- b
+			}
 		}
 	}
 	return len(rows), nil
 }
 
+// releaseChainLocked gives up the deliveries chained behind j: they go
+// back to the queue unsent.
+func (d *dispatcher) releaseChainLocked(j job) []result {
+	out := make([]result, 0, len(j.next))
+	for _, s := range j.next {
+		d.chained--
+		out = append(out, result{kind: released, d: s, sub: j.sub})
+	}
+	return out
+}
+
 // take schedules a held delivery for sending, or returns what becomes of
 // it instead (false).
-func (d *dispatcher) take(ctx context.Context, r store.WebhookDelivery) (result, bool) {
+func (d *dispatcher) take(ctx context.Context, r store.WebhookDelivery, next []store.WebhookDelivery) (result, bool) {
 	sub, err := d.e.subscription(ctx, r.SubscriptionID)
 	switch {
 	case core.IsCode(err, core.ENotFound):
@@ -314,7 +403,7 @@ func (d *dispatcher) take(ctx context.Context, r store.WebhookDelivery) (result,
 	case !sub.Enabled():
 		return result{kind: killed, d: r, reason: "endpoint disabled"}, false
 	}
-	if !d.schedule(job{d: r, sub: sub}) {
+	if !d.schedule(job{d: r, sub: sub, next: next}) {
 		return result{kind: released, d: r, sub: sub}, false
 	}
 	return result{}, true
@@ -360,9 +449,36 @@ func (d *dispatcher) pumpLocked() {
 	}
 }
 
+// run sends a job's delivery, then those chained behind it while each
+// leaves the queue (delivered, failed, dead): a retry holds the rest of
+// the chat back, so they are given back unsent, as they are when the
+// dispatcher stops.
 func (d *dispatcher) run(j job, h *hostQueue) {
 	defer d.sends.Done()
-	d.results <- d.attempt(j)
+	for {
+		res := d.attempt(j)
+		cont := len(j.next) > 0 && res.kind == attempted && res.outcome.Status != store.DeliveryPending
+		var back []result
+		d.mu.Lock()
+		if cont && d.stopping {
+			cont = false
+		}
+		if cont {
+			d.chained--
+		} else {
+			back = d.releaseChainLocked(j)
+		}
+		d.mu.Unlock()
+		res.chainNext = cont
+		d.results <- res
+		for _, b := range back {
+			d.results <- b
+		}
+		if !cont {
+			break
+		}
+		j = job{d: j.next[0], sub: j.sub, next: j.next[1:]}
+	}
 	d.mu.Lock()
 	h.active--
 	d.active--
@@ -652,6 +768,7 @@ func (d *dispatcher) flush(batch []result) []result {
 		}
 	}
 	var again []store.WebhookDelivery
+	var carry []result
 	d.mu.Lock()
 	for _, r := range batch {
 		delete(d.held, r.d.ID)
@@ -660,6 +777,12 @@ func (d *dispatcher) flush(batch []result) []result {
 			continue
 		}
 		delete(d.reclaimed, r.d.ID)
+		if d.rechained[r.d.ID] {
+			delete(d.rechained, r.d.ID)
+			d.held[rc.ID] = true
+			carry = append(carry, result{kind: released, d: rc})
+			continue
+		}
 		// The claimed copy is current when this flush did not touch the
 		// row (it failed), when it gave the row back (released), or when
 		// it was claimed after this attempt was recorded. Otherwise it was
@@ -671,10 +794,9 @@ func (d *dispatcher) flush(batch []result) []result {
 		}
 	}
 	d.mu.Unlock()
-	var carry []result
 	for _, rc := range again {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if res, ok := d.take(ctx, rc); !ok {
+		if res, ok := d.take(ctx, rc, nil); !ok {
 			carry = append(carry, res)
 		}
 		cancel()
@@ -684,12 +806,14 @@ func (d *dispatcher) flush(batch []result) []result {
 }
 
 // finishedChats lists the ordered chats whose delivery in batch has left
-// the queue (delivered, failed, dead): their next one may be made due.
+// the queue (delivered, failed, dead) or was given back unsent (it may be
+// a chained one that waits): their next one may be made due. Not when the
+// same chain sent the next one already.
 func finishedChats(batch []result) []store.OrderKey {
 	var out []store.OrderKey
 	seen := map[store.OrderKey]bool{}
 	for _, r := range batch {
-		left := r.kind == killed || (r.kind == attempted && r.outcome.Status != store.DeliveryPending)
+		left := !r.chainNext && (r.kind != attempted || r.outcome.Status != store.DeliveryPending)
 		k := store.OrderKey{SubscriptionID: r.d.SubscriptionID, ChatID: r.d.ChatID}
 		if left && r.d.Ordered && r.d.ChatID != "" && !seen[k] {
 			seen[k] = true

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -326,6 +327,83 @@ func TestOrderedDeliveriesWaitForAnEarlierRetry(t *testing.T) {
 		want := "m1:500 m1:500 m1:200 m2:200 m3:200 m4:200 m5:200"
 		if got := strings.Join(texts, " "); got != want {
 			t.Fatalf("receiver saw %s\nwant          %s", got, want)
+		}
+	})
+}
+
+// A claim takes an ordered chat's next deliveries with its first and sends
+// them one after another. A retry in the middle of such a run holds the
+// rest back; a refused delivery (4xx) does not; the run after a retry
+// picks up where it stopped. Two chats, more deliveries than one run.
+func TestOrderedChatRunsStopAtARetryAndResumeInOrder(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		s := newSetup(t, st, func(o *webhook.Options) {
+			o.RetrySchedule = []time.Duration{20 * time.Millisecond, 20 * time.Millisecond, 20 * time.Millisecond}
+		})
+		var mu sync.Mutex
+		tries := map[string]int{}
+		rc := newReceiver(t, func(_ int, r *http.Request, body []byte) int {
+			var p webhook.PlainChange
+			_ = json.Unmarshal(body, &p)
+			text := p.Events[0].Text
+			mu.Lock()
+			defer mu.Unlock()
+			tries[text]++
+			switch {
+			case strings.HasSuffix(text, "/m3"), strings.HasSuffix(text, "/m20"):
+				if tries[text] <= 2 {
+					return http.StatusServiceUnavailable
+				}
+			case strings.HasSuffix(text, "/m10"):
+				return http.StatusBadRequest
+			}
+			return http.StatusOK
+		})
+		sub := s.subscribe(t, plainSub(rc.URL))
+		const n = 40
+		var chats []string
+		for _, name := range []string{"a", "b"} {
+			chatID, cust := s.chatWithCustomer(t, nil)
+			chats = append(chats, chatID)
+			for i := 1; i <= n; i++ {
+				s.say(t, chatID, cust, name+"/m"+strconv.Itoa(i))
+			}
+		}
+		s.eng.Start()
+		defer func() {
+			if t.Failed() {
+				c := map[string]int{}
+				for _, d := range s.deliveries(t, sub.ID) {
+					c[d.Status+"/"+d.LastError]++
+				}
+				t.Logf("deliveries: %v", c)
+			}
+		}()
+		waitFor(t, "every delivery settled", func() bool {
+			return s.statusCount(t, sub.ID, store.DeliveryDelivered) == 2*(n-1) && s.statusCount(t, sub.ID, store.DeliveryFailed) == 2
+		})
+		byChat := map[string][]string{}
+		for _, r := range rc.all() {
+			var p webhook.PlainChange
+			_ = json.Unmarshal(r.Body, &p)
+			byChat[p.ChatID] = append(byChat[p.ChatID], strings.SplitN(p.Events[0].Text, "/", 2)[1]+":"+strconv.Itoa(r.Status))
+		}
+		var want []string
+		for i := 1; i <= n; i++ {
+			m := "m" + strconv.Itoa(i)
+			switch i {
+			case 3, 20:
+				want = append(want, m+":503", m+":503", m+":200")
+			case 10:
+				want = append(want, m+":400")
+			default:
+				want = append(want, m+":200")
+			}
+		}
+		for _, c := range chats {
+			if got := strings.Join(byChat[c], " "); t.Failed() || got != strings.Join(want, " ") {
+				t.Errorf("chat %s: receiver saw\n%s\nwant\n%s", c, got, strings.Join(want, " "))
+			}
 		}
 	})
 }

@@ -2,8 +2,11 @@ package webhook_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -29,13 +32,22 @@ func TestTwoDispatchersOnOnePostgresSendEachAttemptOnce(t *testing.T) {
 	var mu sync.Mutex
 	seen := map[string]int{}
 	byNode := map[string]int{}
-	rc := newReceiver(t, func(_ int, r *http.Request, _ []byte) int {
+	orderedByChat := map[string][]string{} // texts the ordered endpoint received, by chat
+	// Every third message of a chat needs a second attempt: the others
+	// let a node send a chat's deliveries one after another.
+	retried := func(text string) bool { i, _ := strconv.Atoi(strings.TrimPrefix(text, "m")); return i%3 == 0 }
+	rc := newReceiver(t, func(_ int, r *http.Request, body []byte) int {
 		mu.Lock()
 		defer mu.Unlock()
+		var p webhook.PlainChange
+		_ = json.Unmarshal(body, &p)
+		if r.URL.Path == "/ordered" {
+			orderedByChat[p.ChatID] = append(orderedByChat[p.ChatID], p.Events[0].Text)
+		}
 		id := r.Header.Get("webhook-id")
 		seen[id]++
-		if seen[id] == 1 {
-			return http.StatusServiceUnavailable // every delivery needs a second attempt
+		if seen[id] == 1 && retried(p.Events[0].Text) {
+			return http.StatusServiceUnavailable
 		}
 		return http.StatusOK
 	})
@@ -55,7 +67,7 @@ func TestTwoDispatchersOnOnePostgresSendEachAttemptOnce(t *testing.T) {
 	for c := 0; c < chats; c++ {
 		chatID, cust := n1.chatWithCustomer(t, nil)
 		for i := 0; i < perChat; i++ {
-			n1.say(t, chatID, cust, "m")
+			n1.say(t, chatID, cust, "m"+strconv.Itoa(i))
 		}
 	}
 	n2.eng.Reload(context.Background())
@@ -82,24 +94,41 @@ func TestTwoDispatchersOnOnePostgresSendEachAttemptOnce(t *testing.T) {
 	if len(seen) != total {
 		t.Fatalf("receiver saw %d webhook-ids, want %d", len(seen), total)
 	}
-	for id, n := range seen {
-		if n != 2 {
-			t.Errorf("webhook-id %s received %d times, want 2 (one per attempt)", id, n)
+	// Whichever node sent them, each chat's deliveries went out in order,
+	// a retried one twice before the next.
+	var want []string
+	for i := 0; i < perChat; i++ {
+		m := "m" + strconv.Itoa(i)
+		if want = append(want, m); retried(m) {
+			want = append(want, m)
 		}
 	}
+	if len(orderedByChat) != chats {
+		t.Errorf("ordered endpoint heard from %d chats, want %d", len(orderedByChat), chats)
+	}
+	for chat, got := range orderedByChat {
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("chat %s: ordered endpoint received %v, want %v", chat, got, want)
+		}
+	}
+	retries := 0
 	for _, sub := range []string{ordered.ID, unordered.ID} {
 		for _, d := range n1.deliveries(t, sub) {
 			_, attempts, err := n1.eng.Delivery(context.Background(), d.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(attempts) != 2 || d.Attempts != 2 {
-				t.Fatalf("delivery %s: %d attempts recorded, counter %d", d.ID, len(attempts), d.Attempts)
+			if len(attempts) != seen[d.ID] || d.Attempts != seen[d.ID] || seen[d.ID] < 1 || seen[d.ID] > 2 {
+				t.Fatalf("delivery %s: %d attempts recorded, counter %d, receiver saw it %d times", d.ID, len(attempts), d.Attempts, seen[d.ID])
 			}
+			retries += seen[d.ID] - 1
 			for _, a := range attempts {
 				byNode[a.Node]++
 			}
 		}
+	}
+	if want := 2 * chats * ((perChat + 2) / 3); retries != want {
+		t.Errorf("%d deliveries needed a second attempt, want %d", retries, want)
 	}
 	if len(byNode) != 2 {
 		t.Logf("attempts by node: %v (one node took everything this time)", byNode)
