@@ -86,6 +86,24 @@ type hostQueue struct {
 	active int
 	queue  []job
 	subs   map[string]int // deliveries held per subscription
+	// Requests finished in the current second and the one before: how
+	// much this endpoint takes, so a claim knows when its share in hand
+	// is more than a second's work (saturated).
+	second           int64
+	done, doneBefore int
+}
+
+// finished counts a finished request of the host at now.
+func (h *hostQueue) finished(now time.Time) {
+	sec := now.Unix()
+	switch {
+	case sec == h.second:
+	case sec == h.second+1:
+		h.second, h.done, h.doneBefore = sec, 0, h.done
+	default:
+		h.second, h.done, h.doneBefore = sec, 0, 0
+	}
+	h.done++
 }
 
 type job struct {
@@ -281,15 +299,24 @@ func (d *dispatcher) free() int {
 	return max(n, 0)
 }
 
-// saturated lists the subscriptions whose endpoint already has twice its
-// concurrency limit in hand on this node; claims leave them alone so a slow
-// endpoint cannot fill this node's queue.
+// saturated lists the subscriptions whose endpoint already has in hand on
+// this node twice its concurrency limit and more than it finished in a
+// recent second; claims leave them alone so a slow endpoint cannot fill
+// this node's queue. (A fast one may have many in hand: they go soon, and
+// skipping its subscriptions would make a claim walk past all of its due
+// deliveries.)
 func (d *dispatcher) saturated() []string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var out []string
+	now := time.Now().Unix()
 	for _, h := range d.hosts {
-		if h.active+len(h.queue) >= 2*d.e.opts.PerEndpoint {
+		inHand := h.active + len(h.queue)
+		rate := 0
+		if h.second >= now-1 {
+			rate = max(h.done, h.doneBefore)
+		}
+		if inHand >= 2*d.e.opts.PerEndpoint && inHand > rate {
 			for id := range h.subs {
 				out = append(out, id)
 			}
@@ -480,6 +507,7 @@ func (d *dispatcher) run(j job, h *hostQueue) {
 		j = job{d: j.next[0], sub: j.sub, next: j.next[1:]}
 	}
 	d.mu.Lock()
+	h.finished(time.Now())
 	h.active--
 	d.active--
 	if h.subs[j.sub.ID]--; h.subs[j.sub.ID] <= 0 {
