@@ -45,7 +45,7 @@ type dispatcher struct {
 	claimer *store.WebhookClaimer
 	wake    chan struct{}
 	results chan result
-	maxHeld int
+	maxHeld int // deliveries in hand not yet started (queued or being sent), at most
 
 	mu   sync.Mutex
 	held map[string]bool // deliveries claimed by this node and not yet recorded
@@ -61,7 +61,7 @@ type dispatcher struct {
 	rechained map[string]bool
 	hosts     map[string]*hostQueue
 	active    int // requests under way
-	chained   int // held deliveries waiting in a chain behind one in hand (not counted against maxHeld)
+	queued    int // jobs in the host queues
 	stopping  bool
 
 	failing map[string]bool // subscriptions this node marked failing (completeLoop only)
@@ -212,8 +212,9 @@ func (d *dispatcher) stop(ctx context.Context) error {
 	for _, h := range d.hosts {
 		for _, j := range h.queue {
 			back = append(back, result{kind: released, d: j.d, sub: j.sub})
-			back = append(back, d.releaseChainLocked(j)...)
+			back = append(back, releaseChain(j)...)
 		}
+		d.queued -= len(h.queue)
 		h.queue = nil
 	}
 	d.mu.Unlock()
@@ -291,7 +292,11 @@ func (d *dispatcher) claimLoop() {
 func (d *dispatcher) free() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	inHand := len(d.held) - d.chained
+	// Deliveries sent and waiting for their outcome to be recorded, and
+	// those chained behind one in hand, do not count: only the work still
+	// to start. (The results channel bounds the first; chainLength the
+	// second.)
+	inHand := d.queued + d.active
 	n := min(d.maxHeld-inHand, d.e.opts.BatchSize)
 	if inHand > 0 && n < d.e.opts.BatchSize/2 {
 		return 0
@@ -379,7 +384,6 @@ func (d *dispatcher) claim(n int) (int, error) {
 				back = append(back, result{kind: released, d: s})
 			default:
 				d.held[s.ID] = true
-				d.chained++
 				chains[k] = append(chains[k], s)
 			}
 		}
@@ -395,10 +399,7 @@ func (d *dispatcher) claim(n int) (int, error) {
 		}
 		if res, ok := d.take(ctx, r, next); !ok {
 			d.results <- res
-			d.mu.Lock()
-			back := d.releaseChainLocked(job{sub: res.sub, next: next})
-			d.mu.Unlock()
-			for _, b := range back {
+			for _, b := range releaseChain(job{sub: res.sub, next: next}) {
 				d.results <- b
 			}
 		}
@@ -406,12 +407,11 @@ func (d *dispatcher) claim(n int) (int, error) {
 	return len(rows), nil
 }
 
-// releaseChainLocked gives up the deliveries chained behind j: they go
-// back to the queue unsent.
-func (d *dispatcher) releaseChainLocked(j job) []result {
+// releaseChain gives up the deliveries chained behind j: they go back to
+// the queue unsent.
+func releaseChain(j job) []result {
 	out := make([]result, 0, len(j.next))
 	for _, s := range j.next {
-		d.chained--
 		out = append(out, result{kind: released, d: s, sub: j.sub})
 	}
 	return out
@@ -449,6 +449,7 @@ func (d *dispatcher) schedule(j job) bool {
 		d.hosts[j.sub.host] = h
 	}
 	h.queue = append(h.queue, j)
+	d.queued++
 	h.subs[j.sub.ID]++
 	d.pumpLocked()
 	return true
@@ -465,6 +466,7 @@ func (d *dispatcher) pumpLocked() {
 			j := h.queue[0]
 			h.queue[0] = job{}
 			h.queue = h.queue[1:]
+			d.queued--
 			h.active++
 			d.active++
 			d.sends.Add(1)
@@ -490,12 +492,10 @@ func (d *dispatcher) run(j job, h *hostQueue) {
 		if cont && d.stopping {
 			cont = false
 		}
-		if cont {
-			d.chained--
-		} else {
-			back = d.releaseChainLocked(j)
-		}
 		d.mu.Unlock()
+		if !cont {
+			back = releaseChain(j)
+		}
 		res.chainNext = cont
 		d.results <- res
 		for _, b := range back {
