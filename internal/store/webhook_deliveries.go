@@ -241,13 +241,12 @@ func scanClaimed(rows *sql.Rows, owner string, leaseUntil time.Time) ([]WebhookD
 	var out []WebhookDelivery
 	for rows.Next() {
 		var d WebhookDelivery
-		var body string
 		var ordered int
 		var next, created int64
-		if err := rows.Scan(&d.Seq, &d.ID, &d.SubscriptionID, &d.ChatID, &d.Action, &d.Target, &body, &ordered, &d.Attempts, &d.ReplayBase, &next, &created); err != nil {
+		if err := rows.Scan(&d.Seq, &d.ID, &d.SubscriptionID, &d.ChatID, &d.Action, &d.Target, &d.Body, &ordered, &d.Attempts, &d.ReplayBase, &next, &created); err != nil {
 			return nil, fmt.Errorf("store: scan claimed webhook delivery: %w", err)
 		}
-		d.Body, d.Ordered, d.NextAttemptAt, d.CreatedAt = []byte(body), ordered != 0, fromMicros(next), fromMicros(created)
+		d.Ordered, d.NextAttemptAt, d.CreatedAt = ordered != 0, fromMicros(next), fromMicros(created)
 		d.Status, d.LeaseOwner, d.LeaseUntil = DeliveryInFlight, owner, leaseUntil
 		out = append(out, d)
 	}

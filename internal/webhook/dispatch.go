@@ -592,7 +592,9 @@ func (d *dispatcher) completeLoop() {
 	batchSize := d.e.opts.BatchSize
 	var carry []result // results of reclaimed deliveries that will not be sent
 	closed := false
+	buf := make([]result, 0, batchSize) // the batch, reused (flush keeps none of it)
 	for {
+		clear(buf[:cap(buf)])
 		var batch []result
 		if len(carry) > 0 {
 			batch, carry = carry, nil
@@ -609,7 +611,7 @@ func (d *dispatcher) completeLoop() {
 					d.promoteWaiting()
 					return
 				}
-				batch = append(make([]result, 0, batchSize), r)
+				batch = append(buf[:0], r)
 			case <-t.C:
 				d.promoteWaiting()
 				continue
@@ -619,7 +621,7 @@ func (d *dispatcher) completeLoop() {
 			if !ok {
 				return
 			}
-			batch = append(make([]result, 0, batchSize), r)
+			batch = append(buf[:0], r)
 		}
 		// Group commit: gather what arrives within a few milliseconds, so
 		// a busy dispatcher records many outcomes per transaction.

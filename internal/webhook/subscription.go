@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -143,6 +144,7 @@ type compiled struct {
 	filters map[string]Filters // by action name
 	key     []byte             // the HMAC key
 	host    string             // the endpoint, for per-endpoint limits
+	macs    sync.Pool          // of HMAC-SHA256 keyed with key (standardSignature)
 }
 
 // compile validates s against the catalogue. Errors are core.EInvalid with
