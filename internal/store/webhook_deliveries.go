@@ -548,8 +548,8 @@ func (c Conn) PruneWebhookDeliveries(ctx context.Context, before time.Time, limi
 // to its log, but only while the delivery is still leased to the outcome's
 // owner for this attempt (otherwise the lease ran out and another
 // dispatcher took it). One statement on PostgreSQL (a round trip each
-// there), a few multi-row statements on SQLite. It returns how many
-// outcomes were recorded.
+// there), one per outcome on SQLite. It returns how many outcomes were
+// recorded.
 func (c Conn) FinishWebhookAttempts(ctx context.Context, os []WebhookOutcome) (int, error) {
 	if len(os) == 0 {
 		return 0, nil
@@ -588,57 +588,25 @@ func (c Conn) FinishWebhookAttempts(ctx context.Context, os []WebhookOutcome) (i
 	return int(recorded), nil
 }
 
-// finishChunks splits n into power-of-two chunk sizes (largest first), so
-// the multi-row statements come in a few fixed shapes the statement cache
-// keeps.
-func finishChunks(n int) []int {
-	var out []int
-	for size := 256; size > 0; size /= 2 {
-		for n >= size {
-			out = append(out, size)
-			n -= size
-		}
-	}
-	return out
-}
-
-// finishSQLite returns the conditional update of size outcomes.
-func finishSQLite(size int) string {
-	var b strings.Builder
-	b.WriteString("WITH u(seq, status, owner, n, next_at, at, delivered, code, err, line) AS (VALUES ")
-	for i := 0; i < size; i++ {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-	}
-	b.WriteString(`)
-UPDATE webhook_deliveries SET status = u.status, attempts = u.n, next_attempt_at = u.next_at, lease_owner = '', lease_until = 0, updated_at = u.at,
-	delivered_at = u.delivered, last_status_code = u.code, last_error = u.err, attempt_log = webhook_deliveries.attempt_log || u.line
-FROM u WHERE webhook_deliveries.seq = u.seq AND webhook_deliveries.status = 'pending' AND webhook_deliveries.attempts = u.n - 1`)
-	// (No lease check: on SQLite the one dispatcher keeps its leases in
-	// memory, see WebhookClaimer; u.owner is unused.)
-	return b.String()
-}
+// finishSQLite records one outcome on SQLite. One prepared statement per
+// outcome, in the batch's transaction: cheaper there than one multi-row
+// UPDATE … FROM (VALUES …), which SQLite materializes and joins. (No lease
+// check: on SQLite the one dispatcher keeps its leases in memory, see
+// WebhookClaimer.)
+const finishSQLite = `UPDATE webhook_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, lease_owner = '', lease_until = 0, updated_at = ?,
+	delivered_at = ?, last_status_code = ?, last_error = ?, attempt_log = attempt_log || ?
+WHERE seq = ? AND status = 'pending' AND attempts = ?`
 
 func (c Conn) finishWebhookAttemptsSQLite(ctx context.Context, os []WebhookOutcome) (int, error) {
-	args := make([]any, 0, 10*min(len(os), 256))
-	rest := os
 	recorded := 0
-	for _, size := range finishChunks(len(os)) {
-		chunk := rest[:size]
-		rest = rest[size:]
-		args = args[:0]
-		for _, o := range chunk {
-			a := o.Attempt
-			at := a.StartedAt.Add(a.Latency)
-			var delivered int64
-			if o.Status == DeliveryDelivered {
-				delivered = micros(at)
-			}
-			args = append(args, o.Seq, o.Status, o.LeaseOwner, a.N, micros(o.NextAttemptAt), micros(at), delivered, a.StatusCode, a.Error, a.logLine())
+	for _, o := range os {
+		a := o.Attempt
+		at := a.StartedAt.Add(a.Latency)
+		var delivered int64
+		if o.Status == DeliveryDelivered {
+			delivered = micros(at)
 		}
-		res, err := c.exec(ctx, finishSQLite(size), args...)
+		res, err := c.exec(ctx, finishSQLite, o.Status, a.N, micros(o.NextAttemptAt), micros(at), delivered, a.StatusCode, a.Error, a.logLine(), o.Seq, a.N-1)
 		if err != nil {
 			return 0, fmt.Errorf("store: finish webhook attempts: %w", err)
 		}
