@@ -487,6 +487,12 @@ func (d *dispatcher) run(j job, h *hostQueue) {
 	for {
 		res := d.attempt(j)
 		cont := len(j.next) > 0 && res.kind == attempted && res.outcome.Status != store.DeliveryPending
+		if cont {
+			// Not past a change of the endpoint (deleted, disabled): the
+			// rest go back and are taken one by one.
+			cs := d.e.cache.Load().byID[j.sub.ID]
+			cont = cs != nil && cs.Enabled()
+		}
 		var back []result
 		d.mu.Lock()
 		if cont && d.stopping {
