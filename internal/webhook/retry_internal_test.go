@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -67,5 +68,30 @@ func TestParseRetryAfter(t *testing.T) {
 		if got := parseRetryAfter(v, now); got != want {
 			t.Errorf("parseRetryAfter(%q) = %s, want %s", v, got, want)
 		}
+	}
+}
+
+// Claims skip an endpoint only when it has more in hand than twice its
+// limit and than it finished in a recent second: a slow endpoint, not a
+// fast one with a long queue.
+func TestSaturatedEndpoints(t *testing.T) {
+	now := time.Now()
+	host := func(sub string, inHand int, finished int, at time.Time) *hostQueue {
+		h := &hostQueue{active: min(inHand, 4), queue: make([]job, max(inHand-4, 0)), subs: map[string]int{sub: inHand}}
+		for range finished {
+			h.finished(at)
+		}
+		return h
+	}
+	d := &dispatcher{e: &Engine{opts: Options{PerEndpoint: 4}}, hosts: map[string]*hostQueue{
+		"slow":  host("slow-sub", 10, 1, now),                       // 10 in hand, 1 finished a second
+		"fast":  host("fast-sub", 10, 50, now),                      // 10 in hand, 50 a second: gone soon
+		"quiet": host("quiet-sub", 10, 50, now.Add(-5*time.Second)), // fast once, nothing finished lately
+		"small": host("small-sub", 7, 0, now),                       // under twice the limit
+	}}
+	got := d.saturated()
+	slices.Sort(got)
+	if want := []string{"quiet-sub", "slow-sub"}; !slices.Equal(got, want) {
+		t.Fatalf("saturated %v, want %v", got, want)
 	}
 }
