@@ -41,7 +41,22 @@ type Store struct {
 	writeStmts, readStmts *stmtCache
 	// SQLite only: the writer connection's driver side (sqlitewriter.go).
 	writer *sqliteWriter
+	// SQLite only: background checkpoints and the WAL's bound (checkpoint.go).
+	ckpt   *checkpointer
+	maxWAL int64
+	// SQLite only: held by Tx from BEGIN to COMMIT, and by the checkpointer
+	// when it needs no write to happen (checkpoint.go).
+	txMu sync.Mutex
 }
+
+// sqliteTuning sets the WAL checkpoints of a SQLite store (tests change them).
+type sqliteTuning struct {
+	restartFrames   int64         // WAL frames past which the checkpointer restarts the WAL
+	maxWALBytes     int64         // the WAL file's bound
+	checkpointDelay time.Duration // how long the checkpointer lets commits gather
+}
+
+var defaultTuning = sqliteTuning{restartFrames: walRestartFrames, maxWALBytes: walMaxBytes, checkpointDelay: checkpointDelay}
 
 // ParseURL checks a database URL and returns its engine and driver DSN.
 // Accepted: sqlite:PATH, sqlite://PATH, postgres://…, postgresql://….
@@ -91,6 +106,10 @@ func redactURLError(err error) error {
 // Open connects to the database named by rawURL and checks it answers. It
 // does not migrate; call Migrate.
 func Open(ctx context.Context, rawURL string) (*Store, error) {
+	return open(ctx, rawURL, defaultTuning)
+}
+
+func open(ctx context.Context, rawURL string, tune sqliteTuning) (*Store, error) {
 	engine, dsn, err := ParseURL(rawURL)
 	if err != nil {
 		return nil, err
@@ -105,7 +124,11 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		}
 		// busy_timeout first so the other pragmas wait rather than fail.
 		pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_pragma=cache_size(-16000)"
-		base, err := sqlite.NewConnector("file:" + dsn + "?" + pragmas + "&_txlock=immediate")
+		base, err := sqlite.NewConnector("file:" + dsn + "?" + pragmas +
+			// Checkpoints are the checkpointer's (checkpoint.go); the WAL
+			// file is cut back to its bound when it restarts.
+			fmt.Sprintf("&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(%d)", tune.maxWALBytes) +
+			"&_txlock=immediate")
 		if err != nil {
 			return nil, fmt.Errorf("store: open sqlite: %w", err)
 		}
@@ -123,6 +146,14 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		r.SetMaxIdleConns(8)
 		s.write, s.read = w, r
 		s.writeStmts, s.readStmts = &stmtCache{db: w}, &stmtCache{db: r}
+		c, err := sql.Open("sqlite", "file:"+dsn+"?"+pragmas)
+		if err != nil {
+			w.Close()
+			r.Close()
+			return nil, fmt.Errorf("store: open sqlite: %w", err)
+		}
+		s.ckpt = newCheckpointer(c, tune.checkpointDelay, tune.restartFrames, &s.txMu)
+		s.maxWAL = tune.maxWALBytes
 	case Postgres:
 		db, err := sql.Open("pgx", dsn)
 		if err != nil {
@@ -154,6 +185,10 @@ func (s *Store) Engine() Engine { return s.engine }
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	var cerr error
+	if s.ckpt != nil {
+		cerr = s.ckpt.close()
+	}
 	if s.writeStmts != nil {
 		s.writeStmts.close()
 		s.readStmts.close()
@@ -168,6 +203,9 @@ func (s *Store) Close() error {
 		if err2 := s.read.Close(); err == nil {
 			err = err2
 		}
+	}
+	if err == nil {
+		err = cerr
 	}
 	return err
 }
@@ -218,6 +256,10 @@ func (s *Store) Read() Conn {
 // Tx runs fn in one write transaction and commits it when fn returns nil.
 // On SQLite the transaction is BEGIN IMMEDIATE on the single writer.
 func (s *Store) Tx(ctx context.Context, fn func(Conn) error) error {
+	if s.engine == SQLite {
+		s.txMu.Lock()
+		defer s.txMu.Unlock()
+	}
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
@@ -235,6 +277,10 @@ func (s *Store) Tx(ctx context.Context, fn func(Conn) error) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
+	}
+	if s.ckpt != nil {
+		s.ckpt.committed()
+		s.ckpt.bound(context.Background(), s.write, s.dsn+"-wal", s.maxWAL) // before the next transaction
 	}
 	if s.writeStmts != nil {
 		s.writeStmts.prepareWanted(ctx)
