@@ -11,6 +11,11 @@ import (
 
 const chatColumns = "id, properties, data, active_thread_id, last_seq, group_id, deleted, created_at"
 
+// On SQLite a chat's last seq is its last event's: chats.last_seq is not
+// kept up to date there (see ReserveSeq), so reads compute it.
+const chatColumnsSQLite = "id, properties, data, active_thread_id, " +
+	"(SELECT COALESCE(MAX(seq), 0) FROM events WHERE chat_id = chats.id), group_id, deleted, created_at"
+
 // InsertChat stores a new chat.
 func (c Conn) InsertChat(ctx context.Context, ch core.Chat) error {
 	props, err := jsonText(ch.Properties)
@@ -35,7 +40,11 @@ func (c Conn) Chat(ctx context.Context, id string) (core.Chat, error) {
 	var props, data string
 	var deleted int
 	var created int64
-	err := c.queryRow(ctx, "SELECT "+chatColumns+" FROM chats WHERE id = ?", id).
+	query := "SELECT " + chatColumns + " FROM chats WHERE id = ?"
+	if !c.pg {
+		query = "SELECT " + chatColumnsSQLite + " FROM chats WHERE id = ?"
+	}
+	err := c.queryRow(ctx, query, id).
 		Scan(&ch.ID, &props, &data, &ch.ActiveThreadID, &ch.LastSeq, &ch.GroupID, &deleted, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ch, core.Errorf(core.ENotFound, "chat not found")
@@ -51,11 +60,21 @@ func (c Conn) Chat(ctx context.Context, id string) (core.Chat, error) {
 }
 
 // ReserveSeq takes the next n sequence numbers of a live chat and returns
-// the last one and the chat's active thread. The row update also serializes
-// concurrent writers of one chat on PostgreSQL.
+// the last one and the chat's active thread; the caller inserts those n
+// events before its transaction ends (or any other reservation on the
+// chat). On PostgreSQL it counts in chats.last_seq, and the row update also
+// serializes concurrent writers of one chat. On SQLite the next numbers
+// follow the chat's last event: the database's one writer is serialized
+// already, and not rewriting the chat's row spares a page per append in the
+// WAL (a third of an append's pages).
 func (c Conn) ReserveSeq(ctx context.Context, chatID string, n int) (last int64, activeThread string, err error) {
-	err = c.queryRow(ctx, "UPDATE chats SET last_seq = last_seq + ? WHERE id = ? AND deleted = 0 RETURNING last_seq, active_thread_id", n, chatID).
-		Scan(&last, &activeThread)
+	if c.pg {
+		err = c.queryRow(ctx, "UPDATE chats SET last_seq = last_seq + ? WHERE id = ? AND deleted = 0 RETURNING last_seq, active_thread_id", n, chatID).
+			Scan(&last, &activeThread)
+	} else {
+		err = c.queryRow(ctx, reserveSeqSQLite, chatID).Scan(&activeThread, &last)
+		last += int64(n)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, "", core.Errorf(core.ENotFound, "chat not found")
 	}
@@ -65,15 +84,29 @@ func (c Conn) ReserveSeq(ctx context.Context, chatID string, n int) (last int64,
 	return last, activeThread, nil
 }
 
+// SQLite: a live chat's active thread and last event's seq (ReserveSeq),
+// and the same when the author is a present participant (ReserveSeqAs).
+const (
+	reserveSeqSQLite = `SELECT active_thread_id, COALESCE((SELECT MAX(seq) FROM events WHERE chat_id = chats.id), 0)
+		FROM chats WHERE id = ? AND deleted = 0`
+	reserveSeqAsSQLite = reserveSeqSQLite + `
+		AND EXISTS (SELECT 1 FROM participants WHERE chat_id = ? AND user_id = ? AND left_at = 0)`
+)
+
 // ReserveSeqAs is ReserveSeq for events by one author, who must be a
 // present participant: the participant check and the reservation are one
 // statement. When no row comes back it tells the cases apart the way the
 // two separate checks would: forbidden when the author is not a present
 // participant, else not found.
 func (c Conn) ReserveSeqAs(ctx context.Context, chatID, authorID string, n int) (last int64, activeThread string, err error) {
-	err = c.queryRow(ctx, `UPDATE chats SET last_seq = last_seq + ? WHERE id = ? AND deleted = 0
+	if c.pg {
+		err = c.queryRow(ctx, `UPDATE chats SET last_seq = last_seq + ? WHERE id = ? AND deleted = 0
 		AND EXISTS (SELECT 1 FROM participants WHERE chat_id = ? AND user_id = ? AND left_at = 0) RETURNING last_seq, active_thread_id`,
-		n, chatID, chatID, authorID).Scan(&last, &activeThread)
+			n, chatID, chatID, authorID).Scan(&last, &activeThread)
+	} else {
+		err = c.queryRow(ctx, reserveSeqAsSQLite, chatID, chatID, authorID).Scan(&activeThread, &last)
+		last += int64(n)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		p, perr := c.Participant(ctx, chatID, authorID)
 		if perr != nil && !core.IsCode(perr, core.ENotFound) {
