@@ -212,7 +212,7 @@ func (d *dispatcher) stop(ctx context.Context) error {
 	for _, h := range d.hosts {
 		for _, j := range h.queue {
 			back = append(back, result{kind: released, d: j.d, sub: j.sub})
-			back = append(back, releaseChain(j)...)
+			back = append(back, releaseChain(j.sub, j.next)...)
 		}
 		d.queued -= len(h.queue)
 		h.queue = nil
@@ -360,8 +360,9 @@ func (d *dispatcher) claim(n int) (int, error) {
 	// a round of the claim loop; instead the claim takes the chat's next
 	// few deliveries with its first, and one request worker sends them in
 	// turn (run). A failure to take them only costs that speed.
-	chains := map[store.OrderKey][]store.WebhookDelivery{}
+	var chains map[store.OrderKey][]store.WebhookDelivery
 	if len(heads) > 0 {
+		chains = map[store.OrderKey][]store.WebhookDelivery{}
 		next, err := d.claimer.ClaimSuccessors(ctx, d.e.opts.Node, now, leaseUntil, heads, chainLength)
 		if err != nil {
 			d.e.log.Warn("webhook: claiming the next deliveries of ordered chats failed", "err", err)
@@ -399,7 +400,7 @@ func (d *dispatcher) claim(n int) (int, error) {
 		}
 		if res, ok := d.take(ctx, r, next); !ok {
 			d.results <- res
-			for _, b := range releaseChain(job{sub: res.sub, next: next}) {
+			for _, b := range releaseChain(res.sub, next) {
 				d.results <- b
 			}
 		}
@@ -407,12 +408,28 @@ func (d *dispatcher) claim(n int) (int, error) {
 	return len(rows), nil
 }
 
-// releaseChain gives up the deliveries chained behind j: they go back to
-// the queue unsent.
-func releaseChain(j job) []result {
-	out := make([]result, 0, len(j.next))
-	for _, s := range j.next {
-		out = append(out, result{kind: released, d: s, sub: j.sub})
+// chainGoesOn reports whether the delivery chained behind j is sent now:
+// j's delivery left the queue (a retry holds the rest of the chat back),
+// its endpoint was not deleted or disabled meanwhile (the rest are then
+// taken one by one), and the dispatcher is not stopping.
+func (d *dispatcher) chainGoesOn(j job, res result) bool {
+	if res.kind != attempted || res.outcome.Status == store.DeliveryPending {
+		return false
+	}
+	if cs := d.e.cache.Load().byID[j.sub.ID]; cs == nil || !cs.Enabled() {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return !d.stopping
+}
+
+// releaseChain gives up deliveries chained behind one in hand: they go
+// back to the queue unsent.
+func releaseChain(sub *compiled, next []store.WebhookDelivery) []result {
+	out := make([]result, 0, len(next))
+	for _, s := range next {
+		out = append(out, result{kind: released, d: s, sub: sub})
 	}
 	return out
 }
@@ -486,28 +503,12 @@ func (d *dispatcher) run(j job, h *hostQueue) {
 	defer d.sends.Done()
 	for {
 		res := d.attempt(j)
-		cont := len(j.next) > 0 && res.kind == attempted && res.outcome.Status != store.DeliveryPending
-		if cont {
-			// Not past a change of the endpoint (deleted, disabled): the
-			// rest go back and are taken one by one.
-			cs := d.e.cache.Load().byID[j.sub.ID]
-			cont = cs != nil && cs.Enabled()
-		}
-		var back []result
-		d.mu.Lock()
-		if cont && d.stopping {
-			cont = false
-		}
-		d.mu.Unlock()
-		if !cont {
-			back = releaseChain(j)
-		}
-		res.chainNext = cont
+		res.chainNext = len(j.next) > 0 && d.chainGoesOn(j, res)
 		d.results <- res
-		for _, b := range back {
-			d.results <- b
-		}
-		if !cont {
+		if !res.chainNext {
+			for _, b := range releaseChain(j.sub, j.next) {
+				d.results <- b
+			}
 			break
 		}
 		j = job{d: j.next[0], sub: j.sub, next: j.next[1:]}

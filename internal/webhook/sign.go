@@ -119,15 +119,17 @@ var (
 	canonicalSignature = textproto.CanonicalMIMEHeaderKey(HeaderSignature)
 )
 
-// standardSignature is "v1," and StandardSignature with the subscription's
-// key, computed with a pooled HMAC (keyed once per subscription).
+// standardSignature is the webhook-signature header's value: "v1," and
+// base64(HMAC-SHA256(key, id "." timestamp "." body)) with the
+// subscription's key, computed with a pooled HMAC (keyed once per
+// subscription; one per delivery attempt).
 func (c *compiled) standardSignature(id, timestamp string, body []byte) string {
 	m, _ := c.macs.Get().(hash.Hash)
 	if m == nil {
 		m = hmac.New(sha256.New, c.key)
 	}
 	m.Reset()
-	var sep = [1]byte{'.'}
+	sep := [1]byte{'.'}
 	m.Write([]byte(id))
 	m.Write(sep[:])
 	m.Write([]byte(timestamp))
@@ -139,17 +141,6 @@ func (c *compiled) standardSignature(id, timestamp string, body []byte) string {
 	base64.StdEncoding.Encode(out[3:], m.Sum(sum[:0]))
 	c.macs.Put(m)
 	return string(out[:])
-}
-
-// StandardSignature is base64(HMAC-SHA256(key, id "." timestamp "." body)).
-func StandardSignature(key []byte, id, timestamp string, body []byte) string {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(id))
-	m.Write([]byte{'.'})
-	m.Write([]byte(timestamp))
-	m.Write([]byte{'.'})
-	m.Write(body)
-	return base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
 
 // MeWeSignature is hex(HMAC-SHA256(key, timestamp ":" agentID ":" event ":" body)).
