@@ -38,13 +38,13 @@ const groupCommitWindow = 3 * time.Millisecond
 // dispatcher claims due deliveries, sends them with bounded concurrency
 // (globally and per endpoint host) and records the outcomes in batches.
 //
-//	claimLoop ──job──▶ host queues ──▶ run (one goroutine per request) ──result──▶ completeLoop (batched Tx)
+//	claimLoop ──job──▶ host queues ──▶ workers (one request each at a time) ──result──▶ completeLoop (batched Tx)
 type dispatcher struct {
 	e       *Engine
 	client  *http.Client
 	claimer *store.WebhookClaimer
 	wake    chan struct{}
-	results chan result
+	results *resultQueue
 	maxHeld int // deliveries in hand not yet started (queued or being sent), at most
 
 	mu   sync.Mutex
@@ -63,6 +63,12 @@ type dispatcher struct {
 	active    int // requests under way
 	queued    int // jobs in the host queues
 	stopping  bool
+	// The workers wait on work (d.mu) when no queued job may start; a
+	// worker that finishes a request takes the next job itself, so a busy
+	// dispatcher hands work over without waking anyone.
+	work   sync.Cond
+	idle   int  // workers waiting on work
+	closed bool // the workers are to exit
 
 	failing map[string]bool // subscriptions this node marked failing (completeLoop only)
 	// promote holds the ordered chats whose next delivery is to be made
@@ -71,7 +77,6 @@ type dispatcher struct {
 	promote      map[store.OrderKey]bool
 	promoteAfter time.Duration // how soon to try them again: promoteRetry, longer after errors
 
-	jobs        chan runJob // to the workers; never more than Workers queued or running
 	sends       sync.WaitGroup
 	sendCtx     context.Context
 	cancelSends context.CancelFunc
@@ -84,13 +89,35 @@ type dispatcher struct {
 
 type hostQueue struct {
 	active int
-	queue  []job
+	queue  []job // queue[head:] wait, oldest first
+	head   int
 	subs   map[string]int // deliveries held per subscription
 	// Requests finished in the current second and the one before: how
 	// much this endpoint takes, so a claim knows when its share in hand
 	// is more than a second's work (saturated).
 	second           int64
 	done, doneBefore int
+}
+
+func (h *hostQueue) waiting() int { return len(h.queue) - h.head }
+
+func (h *hostQueue) push(j job) { h.queue = append(h.queue, j) }
+
+// pop takes the oldest waiting job, reusing the queue's array: emptied,
+// it starts over; half consumed, the rest moves to the front.
+func (h *hostQueue) pop() job {
+	j := h.queue[h.head]
+	h.queue[h.head] = job{}
+	h.head++
+	switch {
+	case h.head == len(h.queue):
+		h.queue, h.head = h.queue[:0], 0
+	case h.head >= 64 && 2*h.head >= len(h.queue):
+		n := copy(h.queue, h.queue[h.head:])
+		clear(h.queue[n:])
+		h.queue, h.head = h.queue[:n], 0
+	}
+	return j
 }
 
 // finished counts a finished request of the host at now.
@@ -154,15 +181,14 @@ func newDispatcher(e *Engine) *dispatcher {
 	}
 	maxHeld := o.Workers + o.BatchSize
 	sendCtx, cancel := context.WithCancel(context.Background())
-	return &dispatcher{
+	d := &dispatcher{
 		e: e,
 		client: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse // redirects are not followed
 		}},
 		claimer:      e.store.WebhookClaimer(),
 		wake:         make(chan struct{}, 1),
-		results:      make(chan result, maxHeld+o.BatchSize),
-		jobs:         make(chan runJob, o.Workers),
+		results:      newResultQueue(maxHeld+o.BatchSize, o.BatchSize),
 		maxHeld:      maxHeld,
 		held:         map[string]bool{},
 		reclaimed:    map[string]store.WebhookDelivery{},
@@ -179,6 +205,8 @@ func newDispatcher(e *Engine) *dispatcher {
 		bgStop:       make(chan struct{}),
 		bgDone:       make(chan struct{}),
 	}
+	d.work.L = &d.mu
+	return d
 }
 
 func (d *dispatcher) notify() {
@@ -192,11 +220,7 @@ func (d *dispatcher) start() {
 	// Long-lived workers rather than a goroutine per request: their
 	// stacks grow once, not on every request.
 	for range d.e.opts.Workers {
-		go func() {
-			for rj := range d.jobs {
-				d.run(rj.j, rj.h)
-			}
-		}()
+		go d.worker()
 	}
 	go d.claimLoop()
 	go d.completeLoop()
@@ -210,17 +234,15 @@ func (d *dispatcher) stop(ctx context.Context) error {
 	d.stopping = true
 	var back []result
 	for _, h := range d.hosts {
-		for _, j := range h.queue {
+		for _, j := range h.queue[h.head:] {
 			back = append(back, result{kind: released, d: j.d, sub: j.sub})
 			back = append(back, releaseChain(j.sub, j.next)...)
 		}
-		d.queued -= len(h.queue)
-		h.queue = nil
+		d.queued -= h.waiting()
+		h.queue, h.head = nil, 0
 	}
 	d.mu.Unlock()
-	for _, r := range back {
-		d.results <- r
-	}
+	d.results.put(back...)
 	sent := make(chan struct{})
 	go func() { d.sends.Wait(); close(sent) }()
 	var err error
@@ -231,8 +253,11 @@ func (d *dispatcher) stop(ctx context.Context) error {
 		d.cancelSends()
 		<-sent
 	}
-	close(d.jobs)
-	close(d.results)
+	d.mu.Lock()
+	d.closed = true
+	d.work.Broadcast()
+	d.mu.Unlock()
+	d.results.close()
 	<-d.compDone
 	close(d.bgStop)
 	<-d.bgDone
@@ -316,7 +341,7 @@ func (d *dispatcher) saturated() []string {
 	var out []string
 	now := time.Now().Unix()
 	for _, h := range d.hosts {
-		inHand := h.active + len(h.queue)
+		inHand := h.active + h.waiting()
 		rate := 0
 		if h.second >= now-1 {
 			rate = max(h.done, h.doneBefore)
@@ -389,9 +414,7 @@ func (d *dispatcher) claim(n int) (int, error) {
 			}
 		}
 		d.mu.Unlock()
-		for _, b := range back {
-			d.results <- b
-		}
+		d.results.put(back...)
 	}
 	for _, r := range fresh {
 		var next []store.WebhookDelivery
@@ -399,10 +422,8 @@ func (d *dispatcher) claim(n int) (int, error) {
 			next = chains[store.OrderKey{SubscriptionID: r.SubscriptionID, ChatID: r.ChatID}]
 		}
 		if res, ok := d.take(ctx, r, next); !ok {
-			d.results <- res
-			for _, b := range releaseChain(res.sub, next) {
-				d.results <- b
-			}
+			d.results.put(res)
+			d.results.put(releaseChain(res.sub, next)...)
 		}
 	}
 	return len(rows), nil
@@ -465,63 +486,81 @@ func (d *dispatcher) schedule(j job) bool {
 		h = &hostQueue{subs: map[string]int{}}
 		d.hosts[j.sub.host] = h
 	}
-	h.queue = append(h.queue, j)
+	h.push(j)
 	d.queued++
 	h.subs[j.sub.ID]++
-	d.pumpLocked()
+	if d.idle > 0 {
+		d.work.Signal()
+	}
 	return true
 }
 
-// pumpLocked hands queued requests to the workers while the global and
-// per-host limits allow.
-func (d *dispatcher) pumpLocked() {
-	if d.stopping {
-		return
+// worker runs jobs, one at a time, until the dispatcher stops.
+func (d *dispatcher) worker() {
+	d.mu.Lock()
+	for {
+		rj, ok := d.nextLocked()
+		if !ok {
+			if d.closed {
+				d.mu.Unlock()
+				return
+			}
+			d.idle++
+			d.work.Wait()
+			d.idle--
+			continue
+		}
+		d.mu.Unlock()
+		subID := d.run(rj.j)
+		d.mu.Lock()
+		h := rj.h
+		h.finished(time.Now())
+		h.active--
+		d.active--
+		if h.subs[subID]--; h.subs[subID] <= 0 {
+			delete(h.subs, subID)
+		}
+		d.sends.Done()
+	}
+}
+
+// nextLocked takes a queued job that the global and per-host limits let
+// start now, if any.
+func (d *dispatcher) nextLocked() (runJob, bool) {
+	if d.stopping || d.active >= d.e.opts.Workers {
+		return runJob{}, false
 	}
 	for host, h := range d.hosts {
-		for len(h.queue) > 0 && h.active < d.e.opts.PerEndpoint && d.active < d.e.opts.Workers {
-			j := h.queue[0]
-			h.queue[0] = job{}
-			h.queue = h.queue[1:]
+		if h.waiting() > 0 && h.active < d.e.opts.PerEndpoint {
+			j := h.pop()
 			d.queued--
 			h.active++
 			d.active++
 			d.sends.Add(1)
-			d.jobs <- runJob{j, h} // never blocks: active ≤ Workers
+			return runJob{j, h}, true
 		}
-		if h.active == 0 && len(h.queue) == 0 {
+		if h.active == 0 && h.waiting() == 0 {
 			delete(d.hosts, host)
 		}
 	}
+	return runJob{}, false
 }
 
 // run sends a job's delivery, then those chained behind it while each
 // leaves the queue (delivered, failed, dead): a retry holds the rest of
 // the chat back, so they are given back unsent, as they are when the
-// dispatcher stops.
-func (d *dispatcher) run(j job, h *hostQueue) {
-	defer d.sends.Done()
+// dispatcher stops. It returns the job's subscription.
+func (d *dispatcher) run(j job) string {
 	for {
 		res := d.attempt(j)
 		res.chainNext = len(j.next) > 0 && d.chainGoesOn(j, res)
-		d.results <- res
+		d.results.put(res)
 		if !res.chainNext {
-			for _, b := range releaseChain(j.sub, j.next) {
-				d.results <- b
-			}
-			break
+			d.results.put(releaseChain(j.sub, j.next)...)
+			return j.sub.ID
 		}
 		j = job{d: j.next[0], sub: j.sub, next: j.next[1:]}
 	}
-	d.mu.Lock()
-	h.finished(time.Now())
-	h.active--
-	d.active--
-	if h.subs[j.sub.ID]--; h.subs[j.sub.ID] <= 0 {
-		delete(h.subs, j.sub.ID)
-	}
-	d.pumpLocked()
-	d.mu.Unlock()
 }
 
 // attempt sends one delivery and decides what becomes of it.
@@ -596,57 +635,59 @@ func cleanText(b []byte) string {
 // completeLoop records results in batches, one transaction each.
 func (d *dispatcher) completeLoop() {
 	defer close(d.compDone)
+	q := d.results
 	batchSize := d.e.opts.BatchSize
-	var carry []result // results of reclaimed deliveries that will not be sent
-	closed := false
+	var carry []result                  // results of reclaimed deliveries that will not be sent
 	buf := make([]result, 0, batchSize) // the batch, reused (flush keeps none of it)
+	window := time.NewTimer(time.Hour)
+	window.Stop()
 	for {
 		clear(buf[:cap(buf)])
 		var batch []result
 		if len(carry) > 0 {
 			batch, carry = carry, nil
-		} else if closed {
-			return
-		} else if len(d.promote) > 0 {
-			// Chats wait for a promotion that found an enqueue under way:
-			// try again shortly, whatever else happens.
-			t := time.NewTimer(d.promoteAfter)
-			select {
-			case r, ok := <-d.results:
-				t.Stop()
-				if !ok {
+		} else {
+			n, closed := q.state()
+			for n == 0 {
+				if closed {
 					d.promoteWaiting()
 					return
 				}
-				batch = append(buf[:0], r)
-			case <-t.C:
-				d.promoteWaiting()
-				continue
-			}
-		} else {
-			r, ok := <-d.results
-			if !ok {
-				return
-			}
-			batch = append(buf[:0], r)
-		}
-		// Group commit: gather what arrives within a few milliseconds, so
-		// a busy dispatcher records many outcomes per transaction.
-		window := time.NewTimer(groupCommitWindow)
-	gather:
-		for !closed && len(batch) < batchSize {
-			select {
-			case r2, ok := <-d.results:
-				if !ok {
-					closed = true
-					break gather
+				if len(d.promote) > 0 {
+					// Chats wait for a promotion that found an enqueue
+					// under way: try again shortly, whatever else happens.
+					t := time.NewTimer(d.promoteAfter)
+					select {
+					case <-q.ready:
+					case <-t.C:
+						d.promoteWaiting()
+					}
+					t.Stop()
+				} else {
+					<-q.ready
 				}
-				batch = append(batch, r2)
-			case <-window.C:
-				break gather
+				n, closed = q.state()
 			}
+			// Group commit: gather what arrives within a few
+			// milliseconds, so a busy dispatcher records many outcomes
+			// per transaction.
+			if n < batchSize && !closed {
+				window.Reset(groupCommitWindow)
+			gather:
+				for {
+					select {
+					case <-q.ready:
+						if n, closed = q.state(); n >= batchSize || closed {
+							break gather
+						}
+					case <-window.C:
+						break gather
+					}
+				}
+				window.Stop()
+			}
+			batch = q.take(buf[:0], batchSize)
 		}
-		window.Stop()
 		carry = d.flush(batch)
 	}
 }
