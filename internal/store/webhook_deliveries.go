@@ -226,7 +226,7 @@ func (c Conn) claimPostgres(ctx context.Context, owner string, now, leaseUntil t
 	if err != nil {
 		return nil, fmt.Errorf("store: claim webhook deliveries: %w", err)
 	}
-	return scanClaimed(rows, owner, leaseUntil)
+	return scanClaimed(rows, owner, leaseUntil, limit)
 }
 
 func nonNil(skip []string) []string {
@@ -236,19 +236,20 @@ func nonNil(skip []string) []string {
 	return skip
 }
 
-func scanClaimed(rows *sql.Rows, owner string, leaseUntil time.Time) ([]WebhookDelivery, error) {
+// scanClaimed reads claimed deliveries, room made for expect of them.
+func scanClaimed(rows *sql.Rows, owner string, leaseUntil time.Time, expect int) ([]WebhookDelivery, error) {
 	defer rows.Close()
-	var out []WebhookDelivery
+	out := make([]WebhookDelivery, 0, expect)
+	var ordered int
+	var next, created int64
 	for rows.Next() {
-		var d WebhookDelivery
-		var ordered int
-		var next, created int64
+		out = append(out, WebhookDelivery{}) // scanned in place: no copy of each
+		d := &out[len(out)-1]
 		if err := rows.Scan(&d.Seq, &d.ID, &d.SubscriptionID, &d.ChatID, &d.Action, &d.Target, &d.Body, &ordered, &d.Attempts, &d.ReplayBase, &next, &created); err != nil {
 			return nil, fmt.Errorf("store: scan claimed webhook delivery: %w", err)
 		}
 		d.Ordered, d.NextAttemptAt, d.CreatedAt = ordered != 0, fromMicros(next), fromMicros(created)
 		d.Status, d.LeaseOwner, d.LeaseUntil = DeliveryInFlight, owner, leaseUntil
-		out = append(out, d)
 	}
 	return out, rows.Err()
 }
@@ -705,7 +706,7 @@ func (w *WebhookClaimer) claimSQLite(ctx context.Context, owner string, now, lea
 	if err != nil {
 		return nil, fmt.Errorf("store: claim webhook deliveries: %w", err)
 	}
-	out, err := scanClaimed(rows, owner, leaseUntil)
+	out, err := scanClaimed(rows, owner, leaseUntil, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -839,7 +840,7 @@ func (w *WebhookClaimer) ClaimSuccessors(ctx context.Context, owner string, now,
 			if err != nil {
 				return nil, fmt.Errorf("store: claim webhook successors: %w", err)
 			}
-			got, err := scanClaimed(rows, owner, leaseUntil)
+			got, err := scanClaimed(rows, owner, leaseUntil, perChat)
 			if err != nil {
 				return nil, err
 			}
@@ -862,7 +863,7 @@ func (w *WebhookClaimer) ClaimSuccessors(ctx context.Context, owner string, now,
 		if err != nil {
 			return fmt.Errorf("store: claim webhook successors: %w", err)
 		}
-		out, err = scanClaimed(rows, owner, leaseUntil)
+		out, err = scanClaimed(rows, owner, leaseUntil, len(heads)*perChat)
 		return err
 	})
 	if err != nil {

@@ -40,12 +40,14 @@ const groupCommitWindow = 3 * time.Millisecond
 //
 //	claimLoop ──job──▶ host queues ──▶ workers (one request each at a time) ──result──▶ completeLoop (batched Tx)
 type dispatcher struct {
-	e       *Engine
-	client  *http.Client
-	claimer *store.WebhookClaimer
-	wake    chan struct{}
-	results *resultQueue
-	maxHeld int // deliveries in hand not yet started (queued or being sent), at most
+	e *Engine
+	// transport sends the requests; not through an http.Client, which
+	// would copy each request's headers for redirects we never follow.
+	transport *http.Transport
+	claimer   *store.WebhookClaimer
+	wake      chan struct{}
+	results   *resultQueue
+	maxHeld   int // deliveries in hand not yet started (queued or being sent), at most
 
 	mu   sync.Mutex
 	held map[string]bool // deliveries claimed by this node and not yet recorded
@@ -60,9 +62,12 @@ type dispatcher struct {
 	// behind the head), only given back once the copy in hand is settled.
 	rechained map[string]bool
 	hosts     map[string]*hostQueue
-	active    int // requests under way
-	queued    int // jobs in the host queues
-	stopping  bool
+	// spareQueue is the array of a host queue deleted when it emptied,
+	// kept for the next one.
+	spareQueue []job
+	active     int // requests under way
+	queued     int // jobs in the host queues
+	stopping   bool
 	// The workers wait on work (d.mu) when no queued job may start; a
 	// worker that finishes a request takes the next job itself, so a busy
 	// dispatcher hands work over without waking anyone.
@@ -70,7 +75,8 @@ type dispatcher struct {
 	idle   int  // workers waiting on work
 	closed bool // the workers are to exit
 
-	failing map[string]bool // subscriptions this node marked failing (completeLoop only)
+	failing  map[string]bool        // subscriptions this node marked failing (completeLoop only)
+	outcomes []store.WebhookOutcome // flush's, reused (completeLoop only)
 	// promote holds the ordered chats whose next delivery is to be made
 	// due: their earlier one left the queue, but the promotion could not
 	// run yet (completeLoop only).
@@ -182,10 +188,8 @@ func newDispatcher(e *Engine) *dispatcher {
 	maxHeld := o.Workers + o.BatchSize
 	sendCtx, cancel := context.WithCancel(context.Background())
 	d := &dispatcher{
-		e: e,
-		client: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse // redirects are not followed
-		}},
+		e:            e,
+		transport:    tr, // redirects are not followed: a 3xx is the attempt's answer
 		claimer:      e.store.WebhookClaimer(),
 		wake:         make(chan struct{}, 1),
 		results:      newResultQueue(maxHeld+o.BatchSize, o.BatchSize),
@@ -262,7 +266,7 @@ func (d *dispatcher) stop(ctx context.Context) error {
 	close(d.bgStop)
 	<-d.bgDone
 	d.cancelSends()
-	d.client.CloseIdleConnections()
+	d.transport.CloseIdleConnections()
 	d.claimer.Close()
 	return err
 }
@@ -365,7 +369,8 @@ func (d *dispatcher) claim(n int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var fresh, heads []store.WebhookDelivery
+	// fresh: the rows not in hand already, filtered in place.
+	fresh, heads := rows[:0], []store.WebhookDelivery(nil)
 	d.mu.Lock()
 	for _, r := range rows {
 		if d.held[r.ID] {
@@ -483,7 +488,8 @@ func (d *dispatcher) schedule(j job) bool {
 	}
 	h := d.hosts[j.sub.host]
 	if h == nil {
-		h = &hostQueue{subs: map[string]int{}}
+		h = &hostQueue{subs: map[string]int{}, queue: d.spareQueue}
+		d.spareQueue = nil
 		d.hosts[j.sub.host] = h
 	}
 	h.push(j)
@@ -541,6 +547,9 @@ func (d *dispatcher) nextLocked() (runJob, bool) {
 		}
 		if h.active == 0 && h.waiting() == 0 {
 			delete(d.hosts, host)
+			if cap(h.queue) > cap(d.spareQueue) {
+				d.spareQueue = h.queue[:0] // for the next host: queues grow once
+			}
 		}
 	}
 	return runJob{}, false
@@ -590,8 +599,12 @@ func (d *dispatcher) post(ctx context.Context, j job, now time.Time) (status int
 	if err != nil {
 		return 0, "", "cannot build request: " + describeError(err), 0
 	}
+	req.Header = make(http.Header, 8)
 	setHeaders(req.Header, j.sub, j.d.ID, j.d.Action, j.d.Target, j.d.Body, now)
-	resp, err := d.client.Do(req)
+	if j.sub.basicAuth != "" && req.Header.Get("Authorization") == "" {
+		req.Header["Authorization"] = []string{j.sub.basicAuth}
+	}
+	resp, err := d.transport.RoundTrip(req)
 	if err != nil {
 		var ne net.Error
 		if ctx.Err() == context.DeadlineExceeded || (errors.As(err, &ne) && ne.Timeout()) {
@@ -713,7 +726,8 @@ func (d *dispatcher) flush(batch []result) []result {
 	// The common case — every result an attempt, no endpoint changing
 	// state — is one statement on its own (one round trip on PostgreSQL).
 	simple := true
-	var outcomes []store.WebhookOutcome
+	outcomes := d.outcomes[:0]
+	defer func() { clear(outcomes); d.outcomes = outcomes[:0] }()
 	for _, r := range batch {
 		if r.kind != attempted {
 			simple = false

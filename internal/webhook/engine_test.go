@@ -295,6 +295,35 @@ func TestClientErrorsFailAtOnceAndRedirectsAreNotFollowed(t *testing.T) {
 	})
 }
 
+// A URL with user information sends it as basic authentication, as HTTP
+// clients do.
+func TestURLCredentialsAreSentAsBasicAuth(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		s := newSetup(t, st, nil)
+		var mu sync.Mutex
+		auth := map[string]string{} // path → Authorization
+		rc := newReceiver(t, func(_ int, r *http.Request, _ []byte) int {
+			mu.Lock()
+			defer mu.Unlock()
+			auth[r.URL.Path] = r.Header.Get("Authorization")
+			return http.StatusOK
+		})
+		withUser := strings.Replace(rc.URL, "http://", "http://hook:s%3Acret@", 1)
+		plain := s.subscribe(t, plainSub(withUser+"/plain"))
+		s.eng.Start()
+		chatID, cust := s.chatWithCustomer(t, nil)
+		s.say(t, chatID, cust, "x")
+		waitFor(t, "deliveries", func() bool {
+			return s.statusCount(t, plain.ID, store.DeliveryDelivered) == 1
+		})
+		mu.Lock()
+		defer mu.Unlock()
+		if got, want := auth["/plain"], "Basic "+base64.StdEncoding.EncodeToString([]byte("hook:s:cret")); got != want {
+			t.Errorf("plain: Authorization %q, want %q", got, want)
+		}
+	})
+}
+
 func TestOrderedDeliveriesWaitForAnEarlierRetry(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		s := newSetup(t, st, nil)

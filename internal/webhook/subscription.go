@@ -144,7 +144,10 @@ type compiled struct {
 	filters map[string]Filters // by action name
 	key     []byte             // the HMAC key
 	host    string             // the endpoint, for per-endpoint limits
-	macs    sync.Pool          // of HMAC-SHA256 keyed with key (standardSignature)
+	// basicAuth is the Authorization header of a URL with user
+	// information ("https://user:pass@host/…"), as an HTTP client sends it.
+	basicAuth string
+	macs      sync.Pool // of HMAC-SHA256 keyed with key (standardSignature)
 }
 
 // compile validates s against the catalogue. Errors are core.EInvalid with
@@ -172,6 +175,10 @@ func compile(s Subscription, cat catalogue) (*compiled, error) {
 	}
 	known := cat[s.Scheme]
 	c := &compiled{Subscription: s, filters: map[string]Filters{}, key: key, host: u.Host}
+	if u.User != nil {
+		pass, _ := u.User.Password()
+		c.basicAuth = "Basic " + base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pass))
+	}
 	for _, a := range s.Actions {
 		allowed, ok := known[a.Name]
 		if !ok {
