@@ -66,10 +66,13 @@ const waitingAt = math.MaxInt64
 const waitingSQL = "9223372036854775807"
 
 // headOfChat holds for a delivery d that no earlier pending delivery of
-// its chat holds back (always, outside ordered subscriptions).
+// its chat holds back (always, outside ordered subscriptions). Only
+// ordered deliveries hold others back, and only those are in the order
+// index (webhook_deliveries_order, migration 0011): each statement that
+// reads it says "ordered = 1" so that both engines may use it.
 const headOfChat = `(d.ordered = 0 OR d.chat_id = '' OR NOT EXISTS (
 		SELECT 1 FROM webhook_deliveries p
-		WHERE p.subscription_id = d.subscription_id AND p.chat_id = d.chat_id AND p.seq < d.seq AND p.status = 'pending'))`
+		WHERE p.subscription_id = d.subscription_id AND p.chat_id = d.chat_id AND p.seq < d.seq AND p.status = 'pending' AND p.ordered = 1))`
 
 // InsertWebhookDelivery adds a delivery to the outbox. A pending delivery
 // of an ordered subscription waits (see waitingAt) while an earlier one of
@@ -88,7 +91,7 @@ func (c Conn) InsertWebhookDelivery(ctx context.Context, d WebhookDelivery) erro
 		}
 		_, err = c.exec(ctx, `INSERT INTO webhook_deliveries (id, subscription_id, chat_id, action, target, body, ordered, status, next_attempt_at, created_at, updated_at, last_error)
 		VALUES (?, ?, ?, ?, ?, ?, 1, 'pending', CASE WHEN EXISTS (SELECT 1 FROM webhook_deliveries p
-			WHERE p.subscription_id = ? AND p.chat_id = ? AND p.status = 'pending') THEN `+waitingSQL+` ELSE CAST(? AS BIGINT) END, ?, ?, ?)`,
+			WHERE p.subscription_id = ? AND p.chat_id = ? AND p.status = 'pending' AND p.ordered = 1) THEN `+waitingSQL+` ELSE CAST(? AS BIGINT) END, ?, ?, ?)`,
 			d.ID, d.SubscriptionID, d.ChatID, d.Action, d.Target, string(d.Body), d.SubscriptionID, d.ChatID,
 			micros(d.NextAttemptAt), micros(d.CreatedAt), micros(d.CreatedAt), d.LastError)
 	} else {
@@ -110,7 +113,7 @@ const orderLockKey = "22338, hashtext(CAST(? AS text) || '/' || CAST(? AS text))
 
 // promoteSQL makes the first pending delivery of a chat due when it waits.
 const promoteSQL = `UPDATE webhook_deliveries SET next_attempt_at = ? WHERE seq = (
-	SELECT MIN(p.seq) FROM webhook_deliveries p WHERE p.subscription_id = ? AND p.chat_id = ? AND p.status = 'pending')
+	SELECT MIN(p.seq) FROM webhook_deliveries p WHERE p.subscription_id = ? AND p.chat_id = ? AND p.status = 'pending' AND p.ordered = 1)
 	AND next_attempt_at = ` + waitingSQL
 
 // OrderKey names one chat of one ordered subscription.
@@ -168,7 +171,7 @@ func (c Conn) promoteWebhookSuccessors(ctx context.Context, keys []OrderKey, at 
 	// A statement after the locks: its snapshot sees what the enqueuers
 	// that held them committed.
 	if _, err := c.exec(ctx, `UPDATE webhook_deliveries SET next_attempt_at = ? WHERE seq IN (
-		SELECT (SELECT MIN(p.seq) FROM webhook_deliveries p WHERE p.subscription_id = k.sub AND p.chat_id = k.chat AND p.status = 'pending')
+		SELECT (SELECT MIN(p.seq) FROM webhook_deliveries p WHERE p.subscription_id = k.sub AND p.chat_id = k.chat AND p.status = 'pending' AND p.ordered = 1)
 		FROM unnest(CAST(? AS text[]), CAST(? AS text[])) AS k(sub, chat)) AND next_attempt_at = `+waitingSQL, micros(at), subs, chats); err != nil {
 		return nil, fmt.Errorf("store: promote webhook deliveries: %w", err)
 	}
@@ -804,7 +807,7 @@ func (w *WebhookClaimer) Claim(ctx context.Context, owner string, now, leaseUnti
 // after its head, oldest first ("? + 0": see claimSQLiteRead).
 const claimSuccessorsSQLite = `SELECT d.seq, d.id, d.subscription_id, d.chat_id, d.action, d.target, d.body, d.ordered, d.attempts, d.replay_base, d.next_attempt_at, d.created_at
 FROM webhook_deliveries d INDEXED BY webhook_deliveries_order
-WHERE d.subscription_id = ? AND d.chat_id = ? AND d.status = 'pending' AND d.seq > ? + 0
+WHERE d.subscription_id = ? AND d.chat_id = ? AND d.status = 'pending' AND d.ordered = 1 AND d.seq > ? + 0
 ORDER BY d.seq LIMIT ?`
 
 // claimSuccessorsPostgres leases, for each chat head given (subscription,
@@ -816,7 +819,7 @@ const claimSuccessorsPostgres = `WITH c AS (
 	SELECT s.seq, bool_or(s.lease_until > ?) OVER (PARTITION BY k.sub, k.chat ORDER BY s.seq) AS blocked
 	FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[])) AS k(sub, chat, head)
 	CROSS JOIN LATERAL (SELECT p.seq, p.lease_until FROM webhook_deliveries p
-		WHERE p.subscription_id = k.sub AND p.chat_id = k.chat AND p.status = 'pending' AND p.seq > k.head ORDER BY p.seq LIMIT ?) AS s)
+		WHERE p.subscription_id = k.sub AND p.chat_id = k.chat AND p.status = 'pending' AND p.ordered = 1 AND p.seq > k.head ORDER BY p.seq LIMIT ?) AS s)
 UPDATE webhook_deliveries SET lease_owner = ?, lease_until = ?
 WHERE seq IN (SELECT seq FROM c WHERE NOT blocked) AND status = 'pending' AND lease_until <= ?
 RETURNING seq, id, subscription_id, chat_id, action, target, body, ordered, attempts, replay_base, next_attempt_at, created_at`

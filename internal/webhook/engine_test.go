@@ -324,6 +324,47 @@ func TestURLCredentialsAreSentAsBasicAuth(t *testing.T) {
 	})
 }
 
+// Made ordered, a subscription orders what is enqueued from then on: a
+// delivery enqueued while it was unordered, waiting for its retry, does not
+// hold the chat's next one back; that one holds the one after it.
+func TestOrderStartsWhenASubscriptionIsMadeOrdered(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		s := newSetup(t, st, func(o *webhook.Options) { o.RetrySchedule = []time.Duration{time.Hour} })
+		rc := newReceiver(t, func(n int, _ *http.Request, body []byte) int {
+			if bytes.Contains(body, []byte(`"first"`)) || bytes.Contains(body, []byte(`"third"`)) {
+				return http.StatusServiceUnavailable // retried in an hour
+			}
+			return http.StatusOK
+		})
+		sub := plainSub(rc.URL)
+		sub.Ordered = false
+		sub = s.subscribe(t, sub)
+		s.eng.Start()
+		chatID, cust := s.chatWithCustomer(t, nil)
+		s.say(t, chatID, cust, "first")
+		sent := func(text string) bool {
+			for _, r := range rc.all() {
+				if bytes.Contains(r.Body, []byte(`"`+text+`"`)) {
+					return true
+				}
+			}
+			return false
+		}
+		waitFor(t, "the first attempt", func() bool { return sent("first") })
+		sub.Ordered = true
+		if _, err := s.eng.UpdateSubscription(context.Background(), sub); err != nil {
+			t.Fatal(err)
+		}
+		s.say(t, chatID, cust, "third")
+		s.say(t, chatID, cust, "fourth")
+		waitFor(t, "the third's attempt", func() bool { return sent("third") })
+		time.Sleep(100 * time.Millisecond) // room for a wrong send of "fourth"
+		if sent("fourth") {
+			t.Fatal(`"fourth" was sent while "third", ordered before it, waits for its retry`)
+		}
+	})
+}
+
 func TestOrderedDeliveriesWaitForAnEarlierRetry(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		s := newSetup(t, st, nil)
