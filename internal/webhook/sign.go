@@ -103,7 +103,7 @@ func setHeaders(h http.Header, sub *compiled, id, action, target string, body []
 		h.Set(HeaderMeWeEvent, action)
 		h.Set(HeaderMeWeAgentID, target)
 		h.Set(HeaderMeWeTimestamp, ts)
-		h.Set(HeaderMeWeSignature, MeWeSignature(sub.key, ts, target, action, body))
+		h.Set(HeaderMeWeSignature, sub.meweSignature(ts, target, action, body))
 	case SchemeRocketChat:
 		h.Set(HeaderRocketChatAuth, sub.Secret)
 	case SchemeRapidPro:
@@ -124,11 +124,7 @@ var (
 // subscription's key, computed with a pooled HMAC (keyed once per
 // subscription; one per delivery attempt).
 func (c *compiled) standardSignature(id, timestamp string, body []byte) string {
-	m, _ := c.macs.Get().(hash.Hash)
-	if m == nil {
-		m = hmac.New(sha256.New, c.key)
-	}
-	m.Reset()
+	m := c.mac()
 	sep := [1]byte{'.'}
 	m.Write([]byte(id))
 	m.Write(sep[:])
@@ -143,10 +139,30 @@ func (c *compiled) standardSignature(id, timestamp string, body []byte) string {
 	return string(out[:])
 }
 
-// MeWeSignature is hex(HMAC-SHA256(key, timestamp ":" agentID ":" event ":" body)).
-func MeWeSignature(key []byte, timestamp, agentID, event string, body []byte) string {
-	m := hmac.New(sha256.New, key)
-	fmt.Fprintf(m, "%s:%s:%s:", timestamp, agentID, event)
+// mac returns a reset HMAC-SHA256 keyed with the subscription's key, from
+// its pool (put it back when done).
+func (c *compiled) mac() hash.Hash {
+	m, _ := c.macs.Get().(hash.Hash)
+	if m == nil {
+		m = hmac.New(sha256.New, c.key)
+	}
+	m.Reset()
+	return m
+}
+
+// meweSignature is the MeWe X-Signature: hex(HMAC-SHA256(key, timestamp
+// ":" agentID ":" event ":" body)), with the subscription's pooled HMAC.
+func (c *compiled) meweSignature(timestamp, agentID, event string, body []byte) string {
+	m := c.mac()
+	sep := [1]byte{':'}
+	for _, part := range [3]string{timestamp, agentID, event} {
+		m.Write([]byte(part))
+		m.Write(sep[:])
+	}
 	m.Write(body)
-	return hex.EncodeToString(m.Sum(nil))
+	var sum [sha256.Size]byte
+	var out [2 * sha256.Size]byte
+	hex.Encode(out[:], m.Sum(sum[:0]))
+	c.macs.Put(m)
+	return string(out[:])
 }
