@@ -65,7 +65,7 @@ type checkpointer struct {
 	db      *sql.DB
 	delay   time.Duration
 	restart int64         // WAL frames past which the WAL is made to restart
-	txMu    *sync.Mutex   // Store.Tx's: held, no write transaction runs
+	txMu    txLock        // Store.Tx's: held, no write transaction runs
 	pass    sync.Mutex    // held during any checkpoint of this store
 	poke    chan struct{} // a commit happened (buffered: one is enough)
 	stop    chan struct{}
@@ -78,7 +78,7 @@ type checkpointer struct {
 	last  error    // error of the last one
 }
 
-func newCheckpointer(db *sql.DB, delay time.Duration, restart int64, txMu *sync.Mutex) *checkpointer {
+func newCheckpointer(db *sql.DB, delay time.Duration, restart int64, txMu txLock) *checkpointer {
 	db.SetMaxOpenConns(1)
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)

@@ -46,8 +46,32 @@ type Store struct {
 	maxWAL int64
 	// SQLite only: held by Tx from BEGIN to COMMIT, and by the checkpointer
 	// when it needs no write to happen (checkpoint.go).
-	txMu sync.Mutex
+	txMu txLock
 }
+
+// txLock is a mutex whose waiters can give up when their context ends.
+type txLock struct{ ch chan struct{} }
+
+func newTxLock() txLock { return txLock{ch: make(chan struct{}, 1)} }
+
+func (l txLock) Lock() { l.ch <- struct{}{} }
+
+// LockContext takes the lock, or gives up with the context's error.
+func (l txLock) LockContext(ctx context.Context) error {
+	select {
+	case l.ch <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case l.ch <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (l txLock) Unlock() { <-l.ch }
 
 // sqliteTuning sets the WAL checkpoints of a SQLite store (tests change them).
 type sqliteTuning struct {
@@ -114,7 +138,7 @@ func open(ctx context.Context, rawURL string, tune sqliteTuning) (*Store, error)
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{engine: engine, dsn: dsn}
+	s := &Store{engine: engine, dsn: dsn, txMu: newTxLock()}
 	switch engine {
 	case SQLite:
 		if dir := filepath.Dir(dsn); dir != "" {
@@ -152,7 +176,7 @@ func open(ctx context.Context, rawURL string, tune sqliteTuning) (*Store, error)
 			r.Close()
 			return nil, fmt.Errorf("store: open sqlite: %w", err)
 		}
-		s.ckpt = newCheckpointer(c, tune.checkpointDelay, tune.restartFrames, &s.txMu)
+		s.ckpt = newCheckpointer(c, tune.checkpointDelay, tune.restartFrames, s.txMu)
 		s.maxWAL = tune.maxWALBytes
 	case Postgres:
 		db, err := sql.Open("pgx", dsn)
@@ -257,7 +281,11 @@ func (s *Store) Read() Conn {
 // On SQLite the transaction is BEGIN IMMEDIATE on the single writer.
 func (s *Store) Tx(ctx context.Context, fn func(Conn) error) error {
 	if s.engine == SQLite {
-		s.txMu.Lock()
+		// A write waits its turn here (behind other writes and the
+		// checkpointer's short stops) for as long as its caller waits.
+		if err := s.txMu.LockContext(ctx); err != nil {
+			return fmt.Errorf("store: begin: %w", err)
+		}
 		defer s.txMu.Unlock()
 	}
 	tx, err := s.write.BeginTx(ctx, nil)

@@ -2,8 +2,10 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"switchboard/internal/store"
 	"switchboard/internal/store/storetest"
@@ -50,4 +52,45 @@ func TestMigrateIsIdempotent(t *testing.T) {
 			t.Fatalf("second migrate applied %v, %v; want nothing", applied, err)
 		}
 	})
+}
+
+// On SQLite, where writes take turns, a write waiting for its turn gives up
+// when its caller's context ends, without running and without waiting for
+// the write under way, which is not disturbed.
+func TestTxGivesUpWaitingWhenItsContextEnds(t *testing.T) {
+	st, _ := storetest.OpenSQLite(t)
+	holding, secondDone := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	gaveUpFirst := false
+	go func() {
+		first <- st.Tx(context.Background(), func(c store.Conn) error {
+			close(holding)
+			select {
+			case <-secondDone:
+				gaveUpFirst = true
+			case <-time.After(5 * time.Second): // the waiting write never gave up
+			}
+			_, err := c.InsertSetting(context.Background(), "first", "1", time.Now())
+			return err
+		})
+	}()
+	<-holding
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	ran := false
+	err := st.Tx(ctx, func(c store.Conn) error {
+		ran = true
+		_, err := c.InsertSetting(ctx, "second", "2", time.Now())
+		return err
+	})
+	close(secondDone)
+	if err := <-first; err != nil {
+		t.Fatalf("the write under way failed: %v", err)
+	}
+	if !gaveUpFirst {
+		t.Fatal("the waiting write returned only after the write under way ended")
+	}
+	if !errors.Is(err, context.DeadlineExceeded) || ran {
+		t.Fatalf("waiting write returned %v (ran: %v), want the context's deadline without running", err, ran)
+	}
 }
