@@ -955,6 +955,11 @@ func (d *dispatcher) background() {
 	defer prune.Stop()
 	sweep := time.NewTicker(o.SweepInterval)
 	defer sweep.Stop()
+	// A dispatcher that died mid-run (kill -9, power loss) may have sent a
+	// chat's delivery and recorded it while the next one, which its run was
+	// to send without making it due, waits still: release such chats now
+	// rather than at the first sweep.
+	d.sweep()
 	for {
 		select {
 		case <-d.bgStop:

@@ -365,6 +365,39 @@ func TestOrderStartsWhenASubscriptionIsMadeOrdered(t *testing.T) {
 	})
 }
 
+// A dispatcher that died mid-run can leave a chat's first pending delivery
+// waiting with nothing before it (the one before was recorded; the run
+// would have sent this one without making it due). A dispatcher that
+// starts releases such chats at once, not at its first periodic sweep.
+func TestStartReleasesChatsLeftWaiting(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		s := newSetup(t, st, func(o *webhook.Options) { o.SweepInterval = time.Hour })
+		rc := newReceiver(t, nil)
+		sub := s.subscribe(t, plainSub(rc.URL))
+		ctx := context.Background()
+		var ids []string
+		err := st.Tx(ctx, func(c store.Conn) error {
+			for i := 0; i < 2; i++ {
+				id, err := s.eng.Enqueue(ctx, c, webhook.Delivery{SubscriptionID: sub.ID, Action: "events", ChatID: "chat-1", Payload: map[string]any{"i": i}})
+				if err != nil {
+					return err
+				}
+				ids = append(ids, id)
+			}
+			// The first is gone as if a crashed run had recorded it.
+			return c.KillWebhookDelivery(ctx, ids[0], "", "recorded by a dispatcher that died", time.Now())
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.eng.Start()
+		waitFor(t, "the waiting delivery", func() bool { return s.statusCount(t, sub.ID, store.DeliveryDelivered) == 1 })
+		if got := rc.all(); len(got) != 1 || got[0].Header.Get(webhook.HeaderID) != ids[1] {
+			t.Fatalf("receiver got %d requests, want the second delivery once", len(got))
+		}
+	})
+}
+
 func TestOrderedDeliveriesWaitForAnEarlierRetry(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		s := newSetup(t, st, nil)
