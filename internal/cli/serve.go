@@ -15,6 +15,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	maxBody := fs.Int64("max-body-bytes", 1<<20, "largest JSON request body accepted")
 	natsURL := fs.String("nats", envOr(env, "SWITCHBOARD_NATS_URL", ""), "NATS URL for several nodes sharing one PostgreSQL, e.g. nats://127.0.0.1:4222 (env SWITCHBOARD_NATS_URL)")
 	node := fs.String("node", envOr(env, "SWITCHBOARD_NODE", ""), "this node's unique name in a cluster (default host-pid; env SWITCHBOARD_NODE)")
+	debugAddr := fs.String("debug-addr", envOr(env, "SWITCHBOARD_DEBUG_ADDR", ""), "serve Go profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060; off when empty (env SWITCHBOARD_DEBUG_ADDR)")
 	var cfg app.Config
 	webhookFlags(fs, env, &cfg.Webhooks)
 	aidaFlags(fs, env, &cfg.AIDA)
@@ -28,6 +29,11 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	log, err := newLogger(env.Stderr, *logFormat, *logLevel)
 	if err != nil {
 		return err
+	}
+	if *debugAddr != "" {
+		if _, err := startDebug(ctx, *debugAddr, log); err != nil {
+			return err
+		}
 	}
 	cfg.Addr, cfg.DB, cfg.MaxBodyBytes, cfg.NATSURL, cfg.Node = *addr, *db, *maxBody, *natsURL, *node
 	a, err := app.New(ctx, cfg, log)
