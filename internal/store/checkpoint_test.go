@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -94,6 +96,73 @@ func TestCheckpointerCopiesTheWALAfterCommits(t *testing.T) {
 	if st.Frames > 10 {
 		t.Errorf("after one more row the WAL has %d frames; want it started over", st.Frames)
 	}
+}
+
+// Past restartFrames the checkpointer makes the WAL restart, syncing the
+// WAL and the database file through descriptors of its own before it stops
+// the writer; the store closes those descriptors with it, after its SQLite
+// connections (closing one drops the process's locks on the file).
+func TestCheckpointerRestartsTheWALAndClosesItsFiles(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.db")
+	s, err := open(context.Background(), "sqlite:"+path, sqliteTuning{restartFrames: 100, maxWALBytes: 1 << 40, checkpointDelay: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Tx(context.Background(), func(c Conn) error {
+		_, err := c.exec(context.Background(), `CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT NOT NULL UNIQUE, v TEXT NOT NULL)`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Commits until a restart: the WAL file's length stays at its longest
+	// (SQLite overwrites it from the start), so a restart shows as a short
+	// WAL in the checkpointer's report after a long one.
+	restarted := false
+	for i := 0; i < 2000 && !restarted; i++ {
+		insertRows(t, s, i*20, 20)
+		s.ckpt.mu.Lock()
+		st, last := s.ckpt.state, s.ckpt.last
+		s.ckpt.mu.Unlock()
+		if last != nil {
+			t.Fatalf("background checkpoint: %v", last)
+		}
+		restarted = st.Frames >= 100 && st.Copied == st.Frames && walFrames(t, path) >= 100
+	}
+	if !restarted {
+		t.Fatal("the checkpointer never copied a WAL past restartFrames")
+	}
+	insertRows(t, s, 100000, 1)
+	if st, err := s.ckpt.checkpoint(context.Background(), s.ckpt.db); err != nil || st.Frames > 10 {
+		t.Errorf("after a restart and one more row the WAL has %d frames (%v); want it started over", st.Frames, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if runtime.GOOS != "linux" {
+		return
+	}
+	if n := openFilesNamed(t, path); n != 0 {
+		t.Errorf("%d descriptors of the database files still open after Close", n)
+	}
+}
+
+// openFilesNamed counts this process's open descriptors of path and its
+// -wal and -shm files, deleted or not (Linux: /proc/self/fd).
+func openFilesNamed(t *testing.T, path string) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range ents {
+		target, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name()))
+		target = strings.TrimSuffix(target, " (deleted)") // the WAL, once the last connection closed
+		if err == nil && (target == path || target == path+"-wal" || target == path+"-shm") {
+			n++
+		}
+	}
+	return n
 }
 
 // The WAL does not grow without bound while a writer that never pauses

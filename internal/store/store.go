@@ -176,7 +176,7 @@ func open(ctx context.Context, rawURL string, tune sqliteTuning) (*Store, error)
 			r.Close()
 			return nil, fmt.Errorf("store: open sqlite: %w", err)
 		}
-		s.ckpt = newCheckpointer(c, tune.checkpointDelay, tune.restartFrames, s.txMu)
+		s.ckpt = newCheckpointer(c, dsn, tune.checkpointDelay, tune.restartFrames, s.txMu)
 		s.maxWAL = tune.maxWALBytes
 	case Postgres:
 		db, err := sql.Open("pgx", dsn)
@@ -227,6 +227,9 @@ func (s *Store) Close() error {
 		if err2 := s.read.Close(); err == nil {
 			err = err2
 		}
+	}
+	if s.ckpt != nil {
+		s.ckpt.closeFiles()
 	}
 	if err == nil {
 		err = cerr
