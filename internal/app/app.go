@@ -78,9 +78,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		serveErr: make(chan error, 1),
 	}
 	a.Hub = hub.New(st, b, hub.Options{
-		Now:     cfg.Now,
-		Logger:  log,
-		Metrics: hub.Metrics{EventsAppended: func(n int) { m.EventsAppended.Add(float64(n)) }},
+		Now:    cfg.Now,
+		Logger: log,
+		Metrics: hub.Metrics{EventsAppended: func(n int) { m.EventsAppended.Add(float64(n)) },
+			GroupCommit: func(calls int) { m.GroupCommit.Observe(float64(calls)) }},
 	})
 	a.routes()
 	// Each part wires itself in its own file (wire_*.go).

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"switchboard/internal/core"
 	"switchboard/internal/store"
@@ -37,6 +38,15 @@ import (
 // runs to the end (its statements ignore its cancellation). If the batch's
 // commit fails, every call in it fails.
 //
+// While the writer is busy (its last commit ended moments ago), a leader
+// that finds few calls queued waits a little for more before it begins
+// (GroupCommit.Linger). Without it, at 10,000 round trips/s, transactions
+// held ~2 appends each and the writer was busy ~70% of the time, most of
+// it on each transaction's fixed cost (BEGIN, the commit's WAL pages and
+// locks); waiting up to 200 µs for 8 calls cut the server's CPU per round
+// trip by a sixth and the round trips' p99 from 12–15 ms to 4–6 ms. An
+// idle writer never waits: a call arriving alone commits at once.
+//
 // PostgreSQL keeps one transaction per call: it has many writers already,
 // and batching calls there would let row locks of several nodes' batches
 // deadlock each other.
@@ -44,10 +54,42 @@ import (
 // maxBatch bounds the calls committed in one transaction.
 const maxBatch = 256
 
+// GroupCommit tunes SQLite's group commit (zero fields: the defaults).
+type GroupCommit struct {
+	// Linger is how long a leader of a busy writer waits for Calls calls
+	// to be queued before it begins; 200 µs by default, negative: never.
+	Linger time.Duration
+	// Calls is how many queued calls end a leader's wait; 8 by default.
+	Calls int
+	// Busy is how recent the last commit must be for the writer to count
+	// as busy; 1 ms by default.
+	Busy time.Duration
+}
+
+func (g GroupCommit) withDefaults() GroupCommit {
+	if g.Linger == 0 {
+		g.Linger = 200 * time.Microsecond
+	}
+	if g.Calls == 0 {
+		g.Calls = 8
+	}
+	if g.Busy == 0 {
+		g.Busy = time.Millisecond
+	}
+	return g
+}
+
 type batcher struct {
+	cfg     GroupCommit
 	mu      sync.Mutex
 	queue   []*pendingWrite
 	leading bool
+	lastEnd time.Time // when the last batch committed (or failed)
+	// A lingering leader waits on more, which the call that makes the
+	// queue cfg.Calls long signals (and clears lingering).
+	lingering bool
+	more      chan struct{}
+	timer     *time.Timer
 }
 
 type pendingWrite struct {
@@ -68,6 +110,10 @@ func (h *Hub) txGrouped(ctx context.Context, fn func(c store.Conn) ([]core.Chang
 	b.queue = append(b.queue, p)
 	lead := !b.leading
 	b.leading = true
+	if b.lingering && len(b.queue) >= b.cfg.Calls {
+		b.lingering = false
+		b.more <- struct{}{}
+	}
 	b.mu.Unlock()
 	if !lead {
 		// Not cancellable: once queued the call may commit, and its caller
@@ -85,6 +131,7 @@ func (h *Hub) txGrouped(ctx context.Context, fn func(c store.Conn) ([]core.Chang
 func (h *Hub) commitBatch() {
 	b := &h.batch
 	b.mu.Lock()
+	b.linger()
 	n := min(len(b.queue), maxBatch)
 	batch := b.queue[:n:n]
 	b.queue = append([]*pendingWrite(nil), b.queue[n:]...)
@@ -107,6 +154,9 @@ func (h *Hub) commitBatch() {
 	} else if err = h.txBatchFast(batch); errors.Is(err, errCallFailed) {
 		err = h.txBatch(batch)
 	}
+	if h.metrics.GroupCommit != nil {
+		h.metrics.GroupCommit(len(batch))
+	}
 	for _, p := range batch {
 		if err != nil && p.err == nil {
 			p.err, p.changes = err, nil
@@ -115,12 +165,43 @@ func (h *Hub) commitBatch() {
 		p.wake <- struct{}{}
 	}
 	b.mu.Lock()
+	b.lastEnd = time.Now()
 	if len(b.queue) == 0 {
 		b.leading = false
 	} else {
 		b.queue[0].wake <- struct{}{} // not done: it leads next
 	}
 	b.mu.Unlock()
+}
+
+// linger waits, with b.mu held on entry and on return, for the queue to
+// reach cfg.Calls calls or for cfg.Linger to pass, if the writer is busy.
+func (b *batcher) linger() {
+	if b.cfg.Linger < 0 || len(b.queue) >= b.cfg.Calls || time.Since(b.lastEnd) >= b.cfg.Busy {
+		return
+	}
+	if b.more == nil {
+		b.more = make(chan struct{}, 1)
+		b.timer = time.NewTimer(b.cfg.Linger)
+	} else {
+		b.timer.Reset(b.cfg.Linger)
+	}
+	b.lingering = true
+	b.mu.Unlock()
+	select {
+	case <-b.more:
+	case <-b.timer.C:
+	}
+	b.timer.Stop()
+	b.mu.Lock()
+	if b.lingering {
+		b.lingering = false // the timer's: nobody signalled
+	} else {
+		select { // a call signalled, maybe as the timer fired
+		case <-b.more:
+		default:
+		}
+	}
 }
 
 // errCallFailed rolls back a batch's first attempt (see txBatchFast).

@@ -23,13 +23,16 @@ type TxHook func(ctx context.Context, c store.Conn, ch core.Change) error
 // Metrics receives counts from the hub; nil fields are ignored.
 type Metrics struct {
 	EventsAppended func(n int)
+	// GroupCommit receives the number of calls of each SQLite group commit.
+	GroupCommit func(calls int)
 }
 
 // Options configure a Hub.
 type Options struct {
-	Now     func() time.Time // the clock; time.Now when nil
-	Logger  *slog.Logger
-	Metrics Metrics
+	Now         func() time.Time // the clock; time.Now when nil
+	Logger      *slog.Logger
+	Metrics     Metrics
+	GroupCommit GroupCommit // SQLite's group commit (groupcommit.go)
 }
 
 // Hub owns state changes.
@@ -52,6 +55,7 @@ type Hub struct {
 // New returns a hub over a store and a bus.
 func New(st *store.Store, b bus.Bus, opts Options) *Hub {
 	h := &Hub{store: st, bus: b, now: opts.Now, log: opts.Logger, metrics: opts.Metrics, seed: maphash.MakeSeed()}
+	h.batch.cfg = opts.GroupCommit.withDefaults()
 	if h.now == nil {
 		h.now = time.Now
 	}

@@ -17,6 +17,7 @@ type Metrics struct {
 	HTTPRequests   *prometheus.CounterVec   // route, code
 	HTTPDuration   *prometheus.HistogramVec // route
 	EventsAppended prometheus.Counter
+	GroupCommit    prometheus.Histogram   // calls per SQLite group commit
 	Connections    *prometheus.GaugeVec   // transport
 	Disconnects    *prometheus.CounterVec // transport, reason
 }
@@ -36,6 +37,10 @@ func New() *Metrics {
 		EventsAppended: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "switchboard_events_appended_total", Help: "Chat events appended to the log.",
 		}),
+		GroupCommit: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "switchboard_group_commit_calls", Help: "Hub calls committed per SQLite transaction (group commit).",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
+		}),
 		Connections: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "switchboard_socket_connections", Help: "Open Phoenix socket connections by transport.",
 		}, []string{"transport"}),
@@ -44,7 +49,7 @@ func New() *Metrics {
 		}, []string{"transport", "reason"}),
 	}
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.HTTPRequests, m.HTTPDuration, m.EventsAppended, m.Connections, m.Disconnects)
+		m.HTTPRequests, m.HTTPDuration, m.EventsAppended, m.GroupCommit, m.Connections, m.Disconnects)
 	return m
 }
 
