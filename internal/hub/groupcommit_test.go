@@ -3,10 +3,8 @@ package hub_test
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"testing"
-	"time"
 
 	"switchboard/internal/bus"
 	"switchboard/internal/core"
@@ -84,98 +82,6 @@ func TestConcurrentWritesFailAloneAndKeepPerChatOrder(t *testing.T) {
 			}
 		}
 	})
-}
-
-// lingerHub is a hub on SQLite whose group commit waits up to an hour for a
-// second call while busy, and that records each commit's number of calls;
-// with a customer and two chats, made through another hub (the setup's
-// calls, one after another, would each wait that hour).
-func lingerHub(t *testing.T, busy time.Duration) (h *hub.Hub, commits func() []int, cust core.User, a, b core.Chat) {
-	t.Helper()
-	st, _ := storetest.OpenSQLite(t)
-	setup := hub.New(st, bus.NewLocal(), hub.Options{})
-	cust = mustUser(t, setup, core.KindCustomer, "")
-	a, b = mustChat(t, setup, cust.ID), mustChat(t, setup, cust.ID) // two chats: one chat's calls queue on its lock
-	var mu sync.Mutex
-	var seen []int
-	h = hub.New(st, bus.NewLocal(), hub.Options{
-		GroupCommit: hub.GroupCommit{Linger: time.Hour, Calls: 2, Busy: busy},
-		Metrics: hub.Metrics{GroupCommit: func(calls int) {
-			mu.Lock()
-			seen = append(seen, calls)
-			mu.Unlock()
-		}},
-	})
-	// The hub's first call finds no commit before it: it does not wait.
-	if _, err := h.SendEvent(context.Background(), a.ID, core.Event{AuthorID: cust.ID, Text: "warm-up"}); err != nil {
-		t.Fatal(err)
-	}
-	return h, func() []int {
-		mu.Lock()
-		defer mu.Unlock()
-		return slices.Clone(seen)
-	}, cust, a, b
-}
-
-// While the SQLite writer is busy, a call that finds itself alone waits for
-// company before it begins: the next call shares its transaction.
-func TestBusyWriterWaitsForMoreCallsToShareACommit(t *testing.T) {
-	h, commits, cust, a, b := lingerHub(t, time.Hour) // every commit counts as recent
-	ctx := context.Background()
-	before := len(commits())
-	done := make(chan error, 1)
-	go func() {
-		_, err := h.SendEvent(ctx, a.ID, core.Event{AuthorID: cust.ID, Text: "first"})
-		done <- err
-	}()
-	// Without the second call the first waits (for an hour): it cannot
-	// have committed alone.
-	for len(commits()) == before {
-		select {
-		case err := <-done:
-			t.Fatalf("the first call committed alone (%v); want it to wait for company", err)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if _, err := h.SendEvent(ctx, b.ID, core.Event{AuthorID: cust.ID, Text: "second"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if got := commits()[before:]; !slices.Equal(got, []int{2}) {
-		t.Fatalf("commits after the first call: %v calls; want one commit of both", got)
-	}
-	for ch, want := range map[string]int{a.ID: 2, b.ID: 1} { // a: the warm-up too
-		if evs, err := h.Events(ctx, ch, 0, 10); err != nil || len(evs) != want {
-			t.Fatalf("chat %s: %d events, %v; want %d", ch, len(evs), err, want)
-		}
-	}
-}
-
-// An idle writer never waits: a call that arrives when no commit ended
-// lately commits at once, alone.
-func TestIdleWriterCommitsALoneCallAtOnce(t *testing.T) {
-	h, commits, cust, chat, _ := lingerHub(t, time.Millisecond)
-	ctx := context.Background()
-	time.Sleep(20 * time.Millisecond) // idle for longer than Busy
-	before := len(commits())
-	done := make(chan error, 1)
-	go func() {
-		_, err := h.SendEvent(ctx, chat.ID, core.Event{AuthorID: cust.ID, Text: "alone"})
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("a call on an idle writer waited for company")
-	}
-	if got := commits()[before:]; !slices.Equal(got, []int{1}) {
-		t.Fatalf("commits: %v calls; want one commit of one call", got)
-	}
 }
 
 func TestCancelledCallChangesNothing(t *testing.T) {
