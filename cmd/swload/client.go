@@ -136,9 +136,8 @@ func (c *conn) writeFrame(op byte, payload []byte) error {
 	return c.write(c.out)
 }
 
-// frameHeader parses the header of a server frame at the start of b: need
-// is how many bytes the header and payload take, 0 if b does not hold the
-// whole header yet.
+// frameHeader parses the header of a server frame at the start of b: its
+// length hdr (0 if b does not hold the whole header yet) and the payload's, n.
 func frameHeader(b []byte) (fin bool, op byte, hdr, n int, err error) {
 	if len(b) < 2 {
 		return false, 0, 0, 0, nil
@@ -225,6 +224,7 @@ func closeReason(p []byte) string {
 const (
 	opContinuation = 0x0
 	opText         = 0x1
+	opBinary       = 0x2
 	opClose        = 0x8
 	opPing         = 0x9
 	opPong         = 0xA

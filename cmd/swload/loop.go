@@ -200,7 +200,7 @@ func (l *loop) frames(c *conn, at time.Time) {
 		p := b[hdr : hdr+n]
 		b = b[hdr+n:]
 		switch op {
-		case opText, opContinuation, 0x2:
+		case opText, opBinary, opContinuation:
 			if fin && len(c.msg) == 0 {
 				l.message(c, p, at)
 				continue
