@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -64,17 +65,17 @@ func (l *loop) add(c *conn) error {
 // rtt drives round trips until stopAt and the answers still outstanding
 // then have come or timed out. Sessions with next set start then; with
 // interval 0 all start at once.
-func (l *loop) rtt() {
+func (l *loop) rtt() error {
 	for _, s := range l.sessions {
 		l.schedule(s, time.Now())
 	}
-	l.run(func(now time.Time) bool { return l.outstanding == 0 && (!now.Before(l.stopAt) || l.live == 0) })
+	return l.run(func(now time.Time) bool { return l.outstanding == 0 && (!now.Before(l.stopAt) || l.live == 0) })
 }
 
 // idle keeps connections open (answering pings, sending heartbeats) until stop.
-func (l *loop) idle() {
+func (l *loop) idle() error {
 	lastBeat := time.Now()
-	l.run(func(now time.Time) bool {
+	return l.run(func(now time.Time) bool {
 		if now.Sub(lastBeat) >= l.heartbeat {
 			lastBeat = now
 			for _, c := range l.conns {
@@ -91,13 +92,17 @@ func (l *loop) idle() {
 	})
 }
 
-func (l *loop) run(done func(now time.Time) bool) {
+func (l *loop) run(done func(now time.Time) bool) error {
 	lastScan, scan := time.Now(), maxWait
 	if l.timeout > 0 {
 		scan = min(scan, l.timeout/4)
 	}
 	for {
 		now := time.Now()
+		if now.Sub(lastScan) >= scan {
+			lastScan = now
+			l.timeoutsAt(now)
+		}
 		sending := now.Before(l.stopAt) && !l.stop.Load()
 		for sending && len(l.due) > 0 && !l.due[0].next.After(now) {
 			l.send = append(l.send, l.popDue())
@@ -110,12 +115,8 @@ func (l *loop) run(done func(now time.Time) bool) {
 			}
 		}
 		l.send = l.send[:0]
-		if now.Sub(lastScan) >= scan {
-			lastScan = now
-			l.timeoutsAt(now)
-		}
 		if l.stop.Load() || done(now) {
-			return
+			return nil
 		}
 		wait := scan
 		if sending && len(l.due) > 0 {
@@ -123,7 +124,7 @@ func (l *loop) run(done func(now time.Time) bool) {
 		}
 		var err error
 		if l.ready, err = l.p.wait(l.ready[:0], wait); err != nil {
-			panic("swload: epoll: " + err.Error())
+			return fmt.Errorf("wait for sockets: %w", err)
 		}
 		for _, c := range l.ready {
 			l.read(c)

@@ -205,17 +205,20 @@ func closeLoops(loops []*loop) {
 	}
 }
 
-// runLoops runs f on every loop, each in a goroutine, until all return.
-func runLoops(loops []*loop, f func(*loop)) {
+// runLoops runs f on every loop, each in a goroutine, until all return,
+// and returns the first error.
+func runLoops(loops []*loop, f func(*loop) error) error {
 	var wg sync.WaitGroup
-	for _, l := range loops {
+	errs := make([]error, len(loops))
+	for i, l := range loops {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			f(l)
+			errs[i] = f(l)
 		}()
 	}
 	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // serverStats reads the server's resident memory, Go heap and goroutines from /metrics.
@@ -259,12 +262,13 @@ func idle(ctx context.Context, o options, u *url.URL) error {
 	// The loops answer pings and send heartbeats, as phoenix.js does, so
 	// that connections outlive the server's idle timeout.
 	done := make(chan struct{})
+	var loopErr error
 	go func() {
 		defer close(done)
-		runLoops(loops, func(l *loop) {
+		loopErr = runLoops(loops, func(l *loop) error {
 			l.heartbeat = 30 * time.Second
 			l.stopAt = time.Now()
-			l.idle()
+			return l.idle()
 		})
 	}()
 	defer func() { stop.Store(true); <-done }()
@@ -293,7 +297,9 @@ func idle(ctx context.Context, o options, u *url.URL) error {
 	case <-time.After(o.hold):
 	case <-ctx.Done():
 	}
-	return nil
+	stop.Store(true)
+	<-done
+	return loopErr
 }
 
 // result is what a rtt run measured.
@@ -357,11 +363,14 @@ func measure(ctx context.Context, o options, u *url.URL) (result, error) {
 		}
 	})
 	defer cpuTimer.Stop()
-	runLoops(loops, func(l *loop) {
+	err = runLoops(loops, func(l *loop) error {
 		l.interval, l.timeout = o.interval, o.timeout
 		l.measureFrom, l.stopAt = measureFrom, measureFrom.Add(o.duration)
-		l.rtt()
+		return l.rtt()
 	})
+	if err != nil {
+		return result{}, err
+	}
 	end := time.Now()
 	if end.Before(measureFrom) {
 		return result{}, errors.New("stopped before the warm-up ended")
