@@ -3,6 +3,9 @@
 // (127.0.0.0/8 only) and either holds them idle to measure the server's
 // memory per connection, or drives round trips through a bot that echoes
 // (serve -echo-bots) to measure throughput and latency. It stops by itself.
+// It runs beside the server it measures, so its own CPU per round trip is
+// kept small: after setup one event loop reads and writes every socket with
+// plain system calls (loop.go, poll_linux.go), and it prints that CPU too.
 //
 //	swload -mode idle -conns 5000 -bot ID -token T
 //	swload -mode rtt -conns 1000 -duration 30s -bot ID -token T
@@ -14,11 +17,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,12 +43,15 @@ type options struct {
 	warmup      time.Duration
 	hold        time.Duration
 	dialWorkers int
+	loops       int
 	interval    time.Duration
 	settle      time.Duration
+	timeout     time.Duration // per message
+	out         io.Writer
 }
 
 func main() {
-	var o options
+	o := options{timeout: 5 * time.Second, out: os.Stdout}
 	flag.StringVar(&o.url, "url", "ws://127.0.0.1:8080/socket", "the server's socket URL (must be on 127.0.0.0/8)")
 	flag.StringVar(&o.bot, "bot", "", "bot id (switchboard bot create -ws-token …)")
 	flag.StringVar(&o.token, "token", "", "the bot's websocket access token")
@@ -56,9 +64,23 @@ func main() {
 	flag.DurationVar(&o.settle, "settle", 10*time.Second, "idle: wait this long after opening before measuring")
 	flag.DurationVar(&o.hold, "hold", 10*time.Second, "idle: how long connections stay open after the measurement")
 	flag.IntVar(&o.dialWorkers, "dial-workers", 64, "connections opened in parallel")
+	flag.IntVar(&o.loops, "loops", 1, "event loops (threads) that read and write all the connections (Linux; elsewhere one per connection)")
 	flag.DurationVar(&o.interval, "interval", 0, "rtt: each session sends one message per interval (0: the next as soon as the answer arrives, i.e. saturation)")
+	cpuprofile := flag.String("cpuprofile", "", "write the tool's own CPU profile to this file")
 	flag.Parse()
-	if err := run(o); err != nil {
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "swload:", err)
+			os.Exit(1)
+		}
+	}
+	err := run(o)
+	pprof.StopCPUProfile()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "swload:", err)
 		os.Exit(1)
 	}
@@ -68,8 +90,8 @@ func run(o options) error {
 	if o.bot == "" || o.token == "" {
 		return errors.New("-bot and -token are required")
 	}
-	if o.conns <= 0 || o.perConn <= 0 || o.sources <= 0 || o.sources > 250 {
-		return errors.New("-conns and -sessions-per-conn must be positive, -sources 1…250")
+	if o.conns <= 0 || o.perConn <= 0 || o.sources <= 0 || o.sources > 250 || o.loops <= 0 {
+		return errors.New("-conns, -sessions-per-conn and -loops must be positive, -sources 1…250")
 	}
 	u, err := url.Parse(o.url)
 	if err != nil {
@@ -84,23 +106,15 @@ func run(o options) error {
 	case "idle":
 		return idle(ctx, o, u)
 	case "rtt":
-		return rtt(ctx, o)
+		return rtt(ctx, o, u)
 	}
 	return fmt.Errorf("unknown -mode %q", o.mode)
 }
 
-// session is one open session with its btu_msg inbox.
-type session struct {
-	c   *conn
-	id  string
-	btu chan string
-}
-
 // open dials o.conns connections from the source addresses, joins each and
-// opens o.perConn sessions on each.
-func open(ctx context.Context, o options) ([]*conn, []session, error) {
+// opens o.perConn sessions on each, then hands them to event loops.
+func open(ctx context.Context, o options, u *url.URL) ([]*conn, []*session, error) {
 	conns := make([]*conn, o.conns)
-	sessions := make([][]session, o.conns)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	var firstErr error
@@ -117,18 +131,21 @@ func open(ctx context.Context, o options) ([]*conn, []session, error) {
 				}
 				src := net.IPv4(127, 0, 0, byte(2+i%o.sources))
 				octx, cancel := context.WithTimeout(ctx, 30*time.Second)
-				c, err := dial(octx, o.url, src)
+				c, err := dial(octx, u, src)
+				cancel()
 				if err == nil {
-					err = c.join(octx, o.bot, o.token)
+					err = c.join(o.bot, o.token)
 				}
 				for j := 0; err == nil && j < o.perConn; j++ {
-					var s session
-					s.c = c
-					s.id, s.btu, err = c.newSession(octx)
-					sessions[i] = append(sessions[i], s)
+					_, err = c.newSession()
 				}
-				cancel()
+				if err == nil {
+					err = c.handoff()
+				}
 				if err != nil {
+					if c != nil {
+						c.close()
+					}
 					errOnce.Do(func() { firstErr = fmt.Errorf("connection %d: %w", i, err) })
 					return
 				}
@@ -137,12 +154,19 @@ func open(ctx context.Context, o options) ([]*conn, []session, error) {
 		}()
 	}
 	wg.Wait()
+	if firstErr == nil && ctx.Err() != nil {
+		firstErr = ctx.Err()
+	}
 	if firstErr != nil {
 		closeAll(conns)
 		return nil, nil, firstErr
 	}
-	fmt.Printf("opened %d connections, %d sessions in %v\n", o.conns, o.conns*o.perConn, time.Since(start).Round(time.Millisecond))
-	return conns, slices.Concat(sessions...), nil
+	fmt.Fprintf(o.out, "opened %d connections, %d sessions in %v\n", o.conns, o.conns*o.perConn, time.Since(start).Round(time.Millisecond))
+	var sessions []*session
+	for _, c := range conns {
+		sessions = append(sessions, c.sessions...)
+	}
+	return conns, sessions, nil
 }
 
 func closeAll(conns []*conn) {
@@ -153,20 +177,48 @@ func closeAll(conns []*conn) {
 	}
 }
 
-// heartbeats keeps connections alive past the server's idle timeout, as phoenix.js does.
-func heartbeats(ctx context.Context, conns []*conn) {
-	t := time.NewTicker(30 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			for _, c := range conns {
-				_, _ = c.send(ctx, "phoenix", "heartbeat", map[string]any{}, false)
-			}
+// newLoops shares the connections out to event loops (loopCount of them).
+func newLoops(conns []*conn, n int, stop *atomic.Bool) ([]*loop, error) {
+	loops := make([]*loop, loopCount(len(conns), n))
+	for i := range loops {
+		p, err := newPoller()
+		if err != nil {
+			closeLoops(loops)
+			return nil, err
+		}
+		loops[i] = &loop{p: p, stop: stop}
+	}
+	for i, c := range conns {
+		if err := loops[i%len(loops)].add(c); err != nil {
+			closeLoops(loops)
+			return nil, err
 		}
 	}
+	return loops, nil
+}
+
+func closeLoops(loops []*loop) {
+	for _, l := range loops {
+		if l != nil {
+			l.p.close()
+		}
+	}
+}
+
+// runLoops runs f on every loop, each in a goroutine, until all return,
+// and returns the first error.
+func runLoops(loops []*loop, f func(*loop) error) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(loops))
+	for i, l := range loops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = f(l)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // serverStats reads the server's resident memory, Go heap and goroutines from /metrics.
@@ -196,14 +248,30 @@ func idle(ctx context.Context, o options, u *url.URL) error {
 	if err != nil {
 		return fmt.Errorf("server metrics: %w", err)
 	}
-	conns, _, err := open(ctx, o)
+	conns, _, err := open(ctx, o, u)
 	if err != nil {
 		return err
 	}
 	defer closeAll(conns)
-	hctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go heartbeats(hctx, conns)
+	var stop atomic.Bool
+	loops, err := newLoops(conns, o.loops, &stop)
+	if err != nil {
+		return err
+	}
+	defer closeLoops(loops)
+	// The loops answer pings and send heartbeats, as phoenix.js does, so
+	// that connections outlive the server's idle timeout.
+	done := make(chan struct{})
+	var loopErr error
+	go func() {
+		defer close(done)
+		loopErr = runLoops(loops, func(l *loop) error {
+			l.heartbeat = 30 * time.Second
+			l.stopAt = time.Now()
+			return l.idle()
+		})
+	}()
+	defer func() { stop.Store(true); <-done }()
 	select { // let the server settle (GC, freed handshake buffers)
 	case <-time.After(o.settle):
 	case <-ctx.Done():
@@ -214,99 +282,110 @@ func idle(ctx context.Context, o options, u *url.URL) error {
 		return fmt.Errorf("server metrics: %w", err)
 	}
 	n := float64(o.conns)
-	fmt.Printf("server RSS   %7.1f MiB → %7.1f MiB: %5.1f KiB per idle joined connection (with %d open session(s) each)\n",
+	fmt.Fprintf(o.out, "server RSS   %7.1f MiB → %7.1f MiB: %5.1f KiB per idle joined connection (with %d open session(s) each)\n",
 		before["process_resident_memory_bytes"]/(1<<20), after["process_resident_memory_bytes"]/(1<<20),
 		(after["process_resident_memory_bytes"]-before["process_resident_memory_bytes"])/n/1024, o.perConn)
-	fmt.Printf("server heap  %7.1f MiB → %7.1f MiB: %5.1f KiB per connection\n",
+	fmt.Fprintf(o.out, "server heap  %7.1f MiB → %7.1f MiB: %5.1f KiB per connection\n",
 		before["go_memstats_heap_inuse_bytes"]/(1<<20), after["go_memstats_heap_inuse_bytes"]/(1<<20),
 		(after["go_memstats_heap_inuse_bytes"]-before["go_memstats_heap_inuse_bytes"])/n/1024)
-	fmt.Printf("server stacks %7.1f MiB → %7.1f MiB: %5.1f KiB per connection\n",
+	fmt.Fprintf(o.out, "server stacks %7.1f MiB → %7.1f MiB: %5.1f KiB per connection\n",
 		before["go_memstats_stack_inuse_bytes"]/(1<<20), after["go_memstats_stack_inuse_bytes"]/(1<<20),
 		(after["go_memstats_stack_inuse_bytes"]-before["go_memstats_stack_inuse_bytes"])/n/1024)
-	fmt.Printf("server goroutines %.0f → %.0f, open fds %.0f → %.0f\n",
+	fmt.Fprintf(o.out, "server goroutines %.0f → %.0f, open fds %.0f → %.0f\n",
 		before["go_goroutines"], after["go_goroutines"], before["process_open_fds"], after["process_open_fds"])
 	select {
 	case <-time.After(o.hold):
 	case <-ctx.Done():
 	}
-	return nil
+	stop.Store(true)
+	<-done
+	return loopErr
 }
 
-func rtt(ctx context.Context, o options) error {
-	conns, sessions, err := open(ctx, o)
+// result is what a rtt run measured.
+type result struct {
+	sessions, conns int
+	lat             []time.Duration // sorted
+	elapsed         time.Duration   // from the end of the warm-up to the last answer
+	timeouts        int
+	cpu             time.Duration // the tool's own, over elapsed; -1 if not known
+}
+
+func rtt(ctx context.Context, o options, u *url.URL) error {
+	r, err := measure(ctx, o, u)
 	if err != nil {
 		return err
 	}
-	defer closeAll(conns)
-	var measuring atomic.Bool
-	var timeouts atomic.Int64
-	lat := make([][]time.Duration, len(sessions))
-	stopAt := time.Now().Add(o.warmup + o.duration)
-	var measureStart time.Time
-	go func() {
-		time.Sleep(o.warmup)
-		measureStart = time.Now()
-		measuring.Store(true)
-	}()
-	var wg sync.WaitGroup
-	for i, s := range sessions {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			next := time.Now()
-			if o.interval > 0 { // spread the sessions' first messages over one interval
-				next = next.Add(time.Duration(i) * o.interval / time.Duration(len(sessions)))
-			}
-			var frame []byte
-			timeout := time.NewTimer(time.Hour) // one per session, reset per message
-			defer timeout.Stop()
-			for n := 0; time.Now().Before(stopAt) && ctx.Err() == nil; n++ {
-				if o.interval > 0 {
-					time.Sleep(time.Until(next))
-					next = next.Add(o.interval)
-				}
-				text := "m" + strconv.Itoa(n)
-				t0 := time.Now()
-				var err error
-				if frame, err = s.c.utbMsg(frame, s.id, text); err != nil {
-					return
-				}
-				timeout.Reset(5 * time.Second)
-				select {
-				case got := <-s.btu:
-					if got != text {
-						continue // an answer to an earlier, timed-out message
-					}
-				case <-timeout.C:
-					timeouts.Add(1)
-					continue
-				case <-ctx.Done():
-					return
-				}
-				if measuring.Load() {
-					lat[i] = append(lat[i], time.Since(t0))
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if !measuring.Load() {
-		return errors.New("stopped before the warm-up ended")
-	}
-	elapsed := time.Since(measureStart)
-	all := slices.Concat(lat...)
-	if len(all) == 0 {
-		return errors.New("no round trips completed")
-	}
-	slices.Sort(all)
+	all := r.lat
 	q := func(p float64) time.Duration { return all[min(len(all)-1, int(float64(len(all))*p))] }
 	offered := "saturation (closed loop)"
 	if o.interval > 0 {
-		offered = fmt.Sprintf("offered %.0f/s", float64(len(sessions))/o.interval.Seconds())
+		offered = fmt.Sprintf("offered %.0f/s", float64(r.sessions)/o.interval.Seconds())
 	}
-	fmt.Printf("%d sessions on %d connections, %s, %v measured after %v warm-up\n", len(sessions), len(conns), offered, o.duration, o.warmup)
-	fmt.Printf("round trips %d: %.0f/s   latency p50 %v  p90 %v  p99 %v  max %v   timeouts %d\n",
-		len(all), float64(len(all))/elapsed.Seconds(),
-		q(0.50).Round(10*time.Microsecond), q(0.90).Round(10*time.Microsecond), q(0.99).Round(10*time.Microsecond), all[len(all)-1].Round(10*time.Microsecond), timeouts.Load())
+	fmt.Fprintf(o.out, "%d sessions on %d connections, %s, %v measured after %v warm-up\n", r.sessions, r.conns, offered, o.duration, o.warmup)
+	fmt.Fprintf(o.out, "round trips %d: %.0f/s   latency p50 %v  p90 %v  p99 %v  max %v   timeouts %d\n",
+		len(all), float64(len(all))/r.elapsed.Seconds(),
+		q(0.50).Round(10*time.Microsecond), q(0.90).Round(10*time.Microsecond), q(0.99).Round(10*time.Microsecond), all[len(all)-1].Round(10*time.Microsecond), r.timeouts)
+	if r.cpu >= 0 {
+		fmt.Fprintf(o.out, "swload CPU %.1f µs per round trip (user+system, %.2f cores over the measured window)\n",
+			float64(r.cpu.Nanoseconds())/1e3/float64(len(all)), r.cpu.Seconds()/r.elapsed.Seconds())
+	}
 	return nil
+}
+
+// measure opens the sessions and drives round trips through them: a warm-up,
+// then o.duration measured.
+func measure(ctx context.Context, o options, u *url.URL) (result, error) {
+	conns, sessions, err := open(ctx, o, u)
+	if err != nil {
+		return result{}, err
+	}
+	defer closeAll(conns)
+	var stop atomic.Bool
+	defer context.AfterFunc(ctx, func() { stop.Store(true) })()
+	loops, err := newLoops(conns, o.loops, &stop)
+	if err != nil {
+		return result{}, err
+	}
+	defer closeLoops(loops)
+	start := time.Now()
+	measureFrom := start.Add(o.warmup)
+	if o.interval > 0 { // spread the sessions' first messages over one interval
+		for i, s := range sessions {
+			s.next = start.Add(time.Duration(i) * o.interval / time.Duration(len(sessions)))
+		}
+	}
+	var cpu0 atomic.Int64 // the tool's CPU time at measureFrom, -1 if not known
+	cpu0.Store(-1)
+	cpuTimer := time.AfterFunc(o.warmup, func() {
+		if t, ok := cpuTime(); ok {
+			cpu0.Store(int64(t))
+		}
+	})
+	defer cpuTimer.Stop()
+	err = runLoops(loops, func(l *loop) error {
+		l.interval, l.timeout = o.interval, o.timeout
+		l.measureFrom, l.stopAt = measureFrom, measureFrom.Add(o.duration)
+		return l.rtt()
+	})
+	if err != nil {
+		return result{}, err
+	}
+	end := time.Now()
+	if end.Before(measureFrom) {
+		return result{}, errors.New("stopped before the warm-up ended")
+	}
+	r := result{sessions: len(sessions), conns: len(conns), elapsed: end.Sub(measureFrom), cpu: -1}
+	if t, ok := cpuTime(); ok && cpu0.Load() >= 0 {
+		r.cpu = t - time.Duration(cpu0.Load())
+	}
+	for _, l := range loops {
+		r.lat = append(r.lat, l.lat...)
+		r.timeouts += l.timeouts
+	}
+	if len(r.lat) == 0 {
+		return result{}, errors.New("no round trips completed")
+	}
+	slices.Sort(r.lat)
+	return r, nil
 }
