@@ -326,11 +326,16 @@ func (d *dispatcher) free() int {
 	// to start. (The results channel bounds the first; chainLength the
 	// second.)
 	inHand := d.queued + d.active
-	n := min(d.maxHeld-inHand, d.e.opts.BatchSize)
-	if inHand > 0 && n < d.e.opts.BatchSize/2 {
+	if inHand > d.claimBelow() {
 		return 0
 	}
-	return max(n, 0)
+	return max(min(d.maxHeld-inHand, d.e.opts.BatchSize), 0)
+}
+
+// claimBelow is how many deliveries may be in hand (queued or being sent)
+// for a claim to be worth making: at least half a batch must fit.
+func (d *dispatcher) claimBelow() int {
+	return d.maxHeld - d.e.opts.BatchSize/2
 }
 
 // saturated lists the subscriptions whose endpoint already has in hand on
@@ -344,11 +349,22 @@ func (d *dispatcher) saturated() []string {
 	defer d.mu.Unlock()
 	var out []string
 	now := time.Now().Unix()
-	for _, h := range d.hosts {
+	for host, h := range d.hosts {
 		inHand := h.active + h.waiting()
 		rate := 0
 		if h.second >= now-1 {
 			rate = max(h.done, h.doneBefore)
+		}
+		if inHand == 0 && rate == 0 {
+			// Idle for a while: forget it. (Not as soon as it empties:
+			// its rate would be forgotten with it, and a fast endpoint
+			// whose queue ran dry between two claims would look slow to
+			// the next one.)
+			delete(d.hosts, host)
+			if cap(h.queue) > cap(d.spareQueue) {
+				d.spareQueue = h.queue[:0] // for the next host: queues grow once
+			}
+			continue
 		}
 		if inHand >= 2*d.e.opts.PerEndpoint && inHand > rate {
 			for id := range h.subs {
@@ -519,14 +535,23 @@ func (d *dispatcher) worker() {
 		d.mu.Unlock()
 		subID := d.run(rj.j)
 		d.mu.Lock()
-		h := rj.h
-		h.finished(time.Now())
-		h.active--
-		d.active--
-		if h.subs[subID]--; h.subs[subID] <= 0 {
-			delete(h.subs, subID)
-		}
+		d.doneLocked(rj.h, subID, time.Now())
 		d.sends.Done()
+	}
+}
+
+// doneLocked counts a finished job of h's endpoint (d.mu held) and wakes
+// the claimer when that makes room for a claim: waiting for the next
+// flush to wake it would let the queues run dry while it claims.
+func (d *dispatcher) doneLocked(h *hostQueue, subID string, now time.Time) {
+	h.finished(now)
+	h.active--
+	d.active--
+	if h.subs[subID]--; h.subs[subID] <= 0 {
+		delete(h.subs, subID)
+	}
+	if d.queued+d.active == d.claimBelow() {
+		d.notify()
 	}
 }
 
@@ -536,7 +561,7 @@ func (d *dispatcher) nextLocked() (runJob, bool) {
 	if d.stopping || d.active >= d.e.opts.Workers {
 		return runJob{}, false
 	}
-	for host, h := range d.hosts {
+	for _, h := range d.hosts {
 		if h.waiting() > 0 && h.active < d.e.opts.PerEndpoint {
 			j := h.pop()
 			d.queued--
@@ -544,12 +569,6 @@ func (d *dispatcher) nextLocked() (runJob, bool) {
 			d.active++
 			d.sends.Add(1)
 			return runJob{j, h}, true
-		}
-		if h.active == 0 && h.waiting() == 0 {
-			delete(d.hosts, host)
-			if cap(h.queue) > cap(d.spareQueue) {
-				d.spareQueue = h.queue[:0] // for the next host: queues grow once
-			}
 		}
 	}
 	return runJob{}, false

@@ -95,3 +95,75 @@ func TestSaturatedEndpoints(t *testing.T) {
 		t.Fatalf("saturated %v, want %v", got, want)
 	}
 }
+
+// An endpoint whose queue ran dry between two claims keeps the rate it
+// finished requests at: the next claim, which fills its queue again, must
+// not take it for a slow endpoint and skip it. (Forgetting it made that
+// claim walk past every due delivery and return none, ~10 ms each.)
+func TestFastEndpointStaysKnownWhenItsQueueEmpties(t *testing.T) {
+	now := time.Now()
+	h := &hostQueue{subs: map[string]int{}}
+	for range 50 {
+		h.finished(now)
+	}
+	d := &dispatcher{e: &Engine{opts: Options{Workers: 4, PerEndpoint: 4}}, hosts: map[string]*hostQueue{"fast": h}}
+	if _, ok := d.nextLocked(); ok {
+		t.Fatal("nextLocked took a job from empty queues")
+	}
+	if d.hosts["fast"] != h {
+		t.Fatal("an endpoint that finished requests this second was forgotten when its queue emptied")
+	}
+	for range 10 {
+		h.push(job{})
+	}
+	h.subs["fast-sub"] = 10
+	if got := d.saturated(); len(got) != 0 {
+		t.Fatalf("saturated %v, want none (10 in hand, 50 finished this second)", got)
+	}
+}
+
+// An endpoint with nothing in hand and nothing finished lately is dropped
+// (when the next claim looks), so idle endpoints do not pile up.
+func TestIdleEndpointIsForgotten(t *testing.T) {
+	h := &hostQueue{subs: map[string]int{}}
+	h.finished(time.Now().Add(-5 * time.Second))
+	d := &dispatcher{e: &Engine{opts: Options{Workers: 4, PerEndpoint: 4}}, hosts: map[string]*hostQueue{"idle": h}}
+	_ = d.saturated()
+	if _, ok := d.hosts["idle"]; ok {
+		t.Fatal("an idle endpoint is still kept")
+	}
+}
+
+// A worker that finishes a request and so makes room for a claim wakes the
+// claimer at once, rather than leaving it asleep until the next outcome
+// flush while the queues run dry; finishing with less room (or more, the
+// claimer having been woken already) does not.
+func TestFinishedRequestWakesClaimerWhenRoomOpens(t *testing.T) {
+	d := &dispatcher{e: &Engine{opts: Options{Workers: 4, PerEndpoint: 4, BatchSize: 8}}, maxHeld: 12, wake: make(chan struct{}, 1)}
+	h := &hostQueue{subs: map[string]int{"s": 20}}
+	woken := func() bool {
+		select {
+		case <-d.wake:
+			return true
+		default:
+			return false
+		}
+	}
+	// A claim fits when at most maxHeld - BatchSize/2 = 8 are in hand.
+	d.queued, d.active, h.active = 6, 4, 4
+	d.doneLocked(h, "s", time.Now()) // 9 in hand
+	if woken() {
+		t.Fatal("woken with 9 in hand: no claim fits yet")
+	}
+	d.doneLocked(h, "s", time.Now()) // 8 in hand
+	if !woken() {
+		t.Fatal("not woken when room for a claim opened")
+	}
+	if got := d.free(); got != 4 {
+		t.Fatalf("free = %d, want 4", got)
+	}
+	d.doneLocked(h, "s", time.Now()) // 7 in hand
+	if woken() {
+		t.Fatal("woken again for the same room")
+	}
+}
