@@ -72,6 +72,13 @@ type GroupCommit struct {
 	Busy time.Duration
 }
 
+// newBatcher returns a group commit tuned by cfg (zero fields: the defaults).
+func newBatcher(cfg GroupCommit) *batcher {
+	b := &batcher{cfg: cfg.withDefaults(), more: make(chan struct{}, 1), timer: time.NewTimer(time.Hour)}
+	b.timer.Stop()
+	return b
+}
+
 func (g GroupCommit) withDefaults() GroupCommit {
 	if g.Linger == 0 {
 		g.Linger = 200 * time.Microsecond
@@ -114,7 +121,7 @@ type pendingWrite struct {
 // txGrouped runs fn and the hooks as one call of a group commit.
 func (h *Hub) txGrouped(ctx context.Context, fn func(c store.Conn) ([]core.Change, error), hooks []TxHook) ([]core.Change, error) {
 	p := &pendingWrite{ctx: ctx, fn: fn, hooks: hooks, wake: make(chan struct{}, 1)}
-	b := &h.batch
+	b := h.batch
 	b.mu.Lock()
 	b.queue = append(b.queue, p)
 	lead := !b.leading
@@ -138,7 +145,7 @@ func (h *Hub) txGrouped(ctx context.Context, fn func(c store.Conn) ([]core.Chang
 // commitBatch commits the queued calls (up to maxBatch) in one transaction,
 // tells their callers, then hands the lead on or gives it up.
 func (h *Hub) commitBatch() {
-	b := &h.batch
+	b := h.batch
 	b.mu.Lock()
 	b.linger()
 	n := min(len(b.queue), maxBatch)
@@ -204,12 +211,7 @@ func (b *batcher) linger() {
 			}
 		}
 	}
-	if b.more == nil {
-		b.more = make(chan struct{}, 1)
-		b.timer = time.NewTimer(b.cfg.Linger)
-	} else {
-		b.timer.Reset(b.cfg.Linger)
-	}
+	b.timer.Reset(b.cfg.Linger)
 	b.lingering = true
 	b.mu.Unlock()
 	select {

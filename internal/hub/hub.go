@@ -49,13 +49,13 @@ type Hub struct {
 	seed  maphash.Seed
 	locks [256]sync.Mutex // striped per chat: commit and publish in one order
 
-	batch batcher // group commit of concurrent writes (SQLite)
+	batch *batcher // group commit of concurrent writes (SQLite)
 }
 
 // New returns a hub over a store and a bus.
 func New(st *store.Store, b bus.Bus, opts Options) *Hub {
 	h := &Hub{store: st, bus: b, now: opts.Now, log: opts.Logger, metrics: opts.Metrics, seed: maphash.MakeSeed()}
-	h.batch.cfg = opts.GroupCommit.withDefaults()
+	h.batch = newBatcher(opts.GroupCommit)
 	if h.now == nil {
 		h.now = time.Now
 	}

@@ -77,7 +77,7 @@ type checkpointer struct {
 	// and closed only after the store's SQLite connections (closeFiles):
 	// closing a descriptor drops the process's POSIX locks on its file,
 	// SQLite's included. Used by run alone.
-	files   map[string]*os.File
+	files   [2]*os.File
 	pass    sync.Mutex    // held during any checkpoint of this store
 	poke    chan struct{} // a commit happened (buffered: one is enough)
 	stop    chan struct{}
@@ -94,7 +94,7 @@ func newCheckpointer(db *sql.DB, path string, delay time.Duration, restart int64
 	db.SetMaxOpenConns(1)
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
-	cp := &checkpointer{db: db, path: path, files: map[string]*os.File{}, delay: delay, restart: restart, txMu: txMu,
+	cp := &checkpointer{db: db, path: path, delay: delay, restart: restart, txMu: txMu,
 		poke: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	go cp.run()
 	return cp
@@ -169,16 +169,15 @@ func (cp *checkpointer) restartWAL(st walState) (walState, error) {
 // trips/s, all of it with every write waiting). Errors are ignored: the
 // checkpoint's own syncs still make the copy durable.
 func (cp *checkpointer) flush() {
-	for _, name := range []string{cp.path + "-wal", cp.path} {
-		f := cp.files[name]
-		if f == nil {
-			var err error
-			if f, err = os.Open(name); err != nil {
+	for i, name := range [2]string{cp.path + "-wal", cp.path} {
+		if cp.files[i] == nil {
+			f, err := os.Open(name)
+			if err != nil {
 				continue
 			}
-			cp.files[name] = f
+			cp.files[i] = f
 		}
-		_ = f.Sync()
+		_ = cp.files[i].Sync()
 	}
 }
 
@@ -223,8 +222,10 @@ func (cp *checkpointer) close() error {
 // closeFiles closes the files flush opened; the store calls it once its
 // SQLite connections are closed (see files). After close.
 func (cp *checkpointer) closeFiles() {
-	for name, f := range cp.files {
-		_ = f.Close()
-		delete(cp.files, name)
+	for i, f := range cp.files {
+		if f != nil {
+			_ = f.Close()
+			cp.files[i] = nil
+		}
 	}
 }
