@@ -64,7 +64,7 @@ func (c Conn) LastSeen(ctx context.Context, chatID, userID string) (int64, error
 
 // RecentChats returns the ids of live chats, newest first.
 func (c Conn) RecentChats(ctx context.Context, limit int) ([]string, error) {
-	rows, err := c.query(ctx, "SELECT id FROM chats WHERE deleted = 0 ORDER BY created_at DESC, id DESC LIMIT ?", limit)
+	rows, err := c.query(ctx, "SELECT id FROM chats WHERE deleted = 0 ORDER BY created_at DESC, id DESC LIMIT "+limitArg, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: recent chats: %w", err)
 	}

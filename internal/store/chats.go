@@ -327,7 +327,7 @@ func (c Conn) Participant(ctx context.Context, chatID, userID string) (core.Part
 
 // ChatsOfUser returns the ids of chats a user is present in, newest first.
 func (c Conn) ChatsOfUser(ctx context.Context, userID string, limit int) ([]string, error) {
-	rows, err := c.query(ctx, "SELECT chat_id FROM participants WHERE user_id = ? AND left_at = 0 ORDER BY joined_at DESC LIMIT ?", userID, limit)
+	rows, err := c.query(ctx, "SELECT chat_id FROM participants WHERE user_id = ? AND left_at = 0 ORDER BY joined_at DESC LIMIT "+limitArg, userID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: chats of user: %w", err)
 	}

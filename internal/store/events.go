@@ -36,12 +36,12 @@ const eventColumns = "chat_id, seq, id, thread_id, type, author_id, custom_id, r
 
 // EventsAfter returns up to limit events of a chat with seq > after, in order.
 func (c Conn) EventsAfter(ctx context.Context, chatID string, after int64, limit int) ([]core.Event, error) {
-	return c.events(ctx, "SELECT "+eventColumns+" FROM events WHERE chat_id = ? AND seq > ? ORDER BY seq LIMIT ?", chatID, after, limit)
+	return c.events(ctx, "SELECT "+eventColumns+" FROM events WHERE chat_id = ? AND seq > ? ORDER BY seq LIMIT "+limitArg, chatID, after, limit)
 }
 
 // EventsBefore returns up to limit events of a chat with seq < before, newest first.
 func (c Conn) EventsBefore(ctx context.Context, chatID string, before int64, limit int) ([]core.Event, error) {
-	return c.events(ctx, "SELECT "+eventColumns+" FROM events WHERE chat_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?", chatID, before, limit)
+	return c.events(ctx, "SELECT "+eventColumns+" FROM events WHERE chat_id = ? AND seq < ? ORDER BY seq DESC LIMIT "+limitArg, chatID, before, limit)
 }
 
 // ThreadEvents returns a thread's events in order. They are read by the

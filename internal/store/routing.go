@@ -157,7 +157,7 @@ func (c Conn) Dequeue(ctx context.Context, threadID string) (bool, error) {
 
 // Queue returns up to limit entries of a group's queue, first in first.
 func (c Conn) Queue(ctx context.Context, groupID int64, limit int) ([]QueueEntry, error) {
-	rows, err := c.query(ctx, "SELECT thread_id, chat_id, group_id, queued_at FROM routing_queue WHERE group_id = ? ORDER BY queued_at, thread_id LIMIT ?", groupID, limit)
+	rows, err := c.query(ctx, "SELECT thread_id, chat_id, group_id, queued_at FROM routing_queue WHERE group_id = ? ORDER BY queued_at, thread_id LIMIT "+limitArg, groupID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: queue: %w", err)
 	}

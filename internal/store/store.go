@@ -447,6 +447,14 @@ func (c Conn) rebind(query string) string {
 	return b.String()
 }
 
+// limitArg is a LIMIT bound at run time, in statements that SQLite runs.
+// Not a bare "?": SQLite (3.48 on) reads a bare parameter's value when it
+// plans a LIMIT and then marks the prepared statement to be compiled again
+// whenever that parameter is bound, which is every run (about 25 µs per
+// run here, more than the query itself). It does not read an expression.
+// PostgreSQL takes the expression as it is.
+const limitArg = "(? + 0)"
+
 func itoa(n int) string {
 	if n < 10 {
 		return string(rune('0' + n))

@@ -202,7 +202,7 @@ const claimPostgres = `UPDATE webhook_deliveries SET lease_owner = ?, lease_unti
 WHERE seq IN (SELECT d.seq FROM webhook_deliveries d
 	WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.lease_until <= ?
 	  AND d.subscription_id NOT IN (SELECT jsonb_array_elements_text(CAST(? AS jsonb))) AND ` + headOfChat + `
-	ORDER BY d.next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED)
+	ORDER BY d.next_attempt_at LIMIT ` + limitArg + ` FOR UPDATE SKIP LOCKED)
 RETURNING seq, id, subscription_id, chat_id, action, target, body, ordered, attempts, replay_base, next_attempt_at, created_at`
 
 // claimSQLiteRead is the SQLite claim: the dispatcher keeps its leases in
@@ -217,7 +217,7 @@ const claimSQLiteRead = `SELECT d.seq, d.id, d.subscription_id, d.chat_id, d.act
 FROM webhook_deliveries d INDEXED BY webhook_deliveries_due
 WHERE d.status = 'pending' AND d.next_attempt_at <= ? + 0 AND d.seq NOT IN (SELECT value FROM json_each(?))
 	  AND d.lease_until <= ? AND d.subscription_id NOT IN (SELECT value FROM json_each(?)) AND ` + headOfChat + `
-	ORDER BY d.next_attempt_at LIMIT ?`
+	ORDER BY d.next_attempt_at LIMIT ` + limitArg
 
 // claimPostgres runs claimPostgres on c (the claimer's session).
 func (c Conn) claimPostgres(ctx context.Context, owner string, now, leaseUntil time.Time, limit int, skip []string) ([]WebhookDelivery, error) {
@@ -447,7 +447,7 @@ func (c Conn) ListWebhookDeliveries(ctx context.Context, f WebhookDeliveryFilter
 		f.Limit = 100
 	}
 	args = append(args, f.Limit)
-	return c.webhookDeliveries(ctx, "SELECT "+webhookDeliveryColumns+" FROM webhook_deliveries WHERE "+strings.Join(where, " AND ")+" ORDER BY seq DESC LIMIT ?", args...)
+	return c.webhookDeliveries(ctx, "SELECT "+webhookDeliveryColumns+" FROM webhook_deliveries WHERE "+strings.Join(where, " AND ")+" ORDER BY seq DESC LIMIT "+limitArg, args...)
 }
 
 func (c Conn) webhookDeliveries(ctx context.Context, q string, args ...any) ([]WebhookDelivery, error) {
@@ -540,7 +540,7 @@ func (c Conn) NextWebhookDue(ctx context.Context, now time.Time) (time.Time, err
 // PruneWebhookDeliveries deletes up to limit delivered deliveries (their
 // attempts with them) last updated before before; it returns how many went.
 func (c Conn) PruneWebhookDeliveries(ctx context.Context, before time.Time, limit int) (int64, error) {
-	res, err := c.exec(ctx, "DELETE FROM webhook_deliveries WHERE seq IN (SELECT seq FROM webhook_deliveries WHERE status = 'delivered' AND updated_at < ? ORDER BY seq LIMIT ?)", micros(before), limit)
+	res, err := c.exec(ctx, "DELETE FROM webhook_deliveries WHERE seq IN (SELECT seq FROM webhook_deliveries WHERE status = 'delivered' AND updated_at < ? ORDER BY seq LIMIT "+limitArg+")", micros(before), limit)
 	if err != nil {
 		return 0, fmt.Errorf("store: prune webhook deliveries: %w", err)
 	}
@@ -808,7 +808,7 @@ func (w *WebhookClaimer) Claim(ctx context.Context, owner string, now, leaseUnti
 const claimSuccessorsSQLite = `SELECT d.seq, d.id, d.subscription_id, d.chat_id, d.action, d.target, d.body, d.ordered, d.attempts, d.replay_base, d.next_attempt_at, d.created_at
 FROM webhook_deliveries d INDEXED BY webhook_deliveries_order
 WHERE d.subscription_id = ? AND d.chat_id = ? AND d.status = 'pending' AND d.ordered = 1 AND d.seq > ? + 0
-ORDER BY d.seq LIMIT ?`
+ORDER BY d.seq LIMIT ` + limitArg
 
 // claimSuccessorsPostgres leases, for each chat head given (subscription,
 // chat, seq), up to a number of the chat's pending deliveries after it, in
@@ -819,7 +819,7 @@ const claimSuccessorsPostgres = `WITH c AS (
 	SELECT s.seq, bool_or(s.lease_until > ?) OVER (PARTITION BY k.sub, k.chat ORDER BY s.seq) AS blocked
 	FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[])) AS k(sub, chat, head)
 	CROSS JOIN LATERAL (SELECT p.seq, p.lease_until FROM webhook_deliveries p
-		WHERE p.subscription_id = k.sub AND p.chat_id = k.chat AND p.status = 'pending' AND p.ordered = 1 AND p.seq > k.head ORDER BY p.seq LIMIT ?) AS s)
+		WHERE p.subscription_id = k.sub AND p.chat_id = k.chat AND p.status = 'pending' AND p.ordered = 1 AND p.seq > k.head ORDER BY p.seq LIMIT ` + limitArg + `) AS s)
 UPDATE webhook_deliveries SET lease_owner = ?, lease_until = ?
 WHERE seq IN (SELECT seq FROM c WHERE NOT blocked) AND status = 'pending' AND lease_until <= ?
 RETURNING seq, id, subscription_id, chat_id, action, target, body, ordered, attempts, replay_base, next_attempt_at, created_at`

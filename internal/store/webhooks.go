@@ -191,7 +191,7 @@ func (c Conn) WebhookEndpointEvents(ctx context.Context, subscriptionID string, 
 		args = append(args, subscriptionID)
 	}
 	args = append(args, limit)
-	rows, err := c.query(ctx, "SELECT id, subscription_id, kind, reason, at FROM webhook_endpoint_events WHERE "+strings.Join(where, " AND ")+" ORDER BY at DESC, id DESC LIMIT ?", args...)
+	rows, err := c.query(ctx, "SELECT id, subscription_id, kind, reason, at FROM webhook_endpoint_events WHERE "+strings.Join(where, " AND ")+" ORDER BY at DESC, id DESC LIMIT "+limitArg, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: webhook endpoint events: %w", err)
 	}
