@@ -182,9 +182,16 @@ func (c Conn) promoteWebhookSuccessors(ctx context.Context, keys []OrderKey, at 
 // pending delivery of its chat holds back any more, and returns how many.
 // On PostgreSQL an enqueue and the finish of its chat's head can commit
 // side by side, each missing the other; this finds what they left waiting.
+//
+// Only ordered deliveries of a chat wait, and only behind the ordered ones
+// (headOfChat), so the deliveries to release are the first pending ordered
+// delivery of each chat where it waits: one pass over the order index,
+// instead of a look back into the chat for every waiting delivery (which
+// made a sweep over a backlog cost a probe per queued delivery).
 func (c Conn) SweepWebhookOrder(ctx context.Context, at time.Time) (int64, error) {
 	res, err := c.exec(ctx, `UPDATE webhook_deliveries SET next_attempt_at = ? WHERE seq IN (
-		SELECT d.seq FROM webhook_deliveries d WHERE d.status = 'pending' AND d.next_attempt_at = `+waitingSQL+` AND `+headOfChat+`)`, micros(at))
+		SELECT MIN(p.seq) FROM webhook_deliveries p WHERE p.status = 'pending' AND p.ordered = 1
+		GROUP BY p.subscription_id, p.chat_id) AND next_attempt_at = `+waitingSQL, micros(at))
 	if err != nil {
 		return 0, fmt.Errorf("store: sweep webhook order: %w", err)
 	}

@@ -30,10 +30,15 @@ func ordered(t *testing.T, st *store.Store) string {
 
 func enqueue(t *testing.T, st *store.Store, ids ...string) {
 	t.Helper()
+	enqueueChat(t, st, "chat-1", ids...)
+}
+
+func enqueueChat(t *testing.T, st *store.Store, chat string, ids ...string) {
+	t.Helper()
 	now := time.Now()
 	err := st.Tx(context.Background(), func(c store.Conn) error {
 		for _, id := range ids {
-			if err := c.InsertWebhookDelivery(context.Background(), store.WebhookDelivery{ID: id, SubscriptionID: "sub", ChatID: "chat-1",
+			if err := c.InsertWebhookDelivery(context.Background(), store.WebhookDelivery{ID: id, SubscriptionID: "sub", ChatID: chat,
 				Action: "a", Body: []byte("{}"), Ordered: true, Status: store.DeliveryPending, NextAttemptAt: now, CreatedAt: now}); err != nil {
 				return err
 			}
@@ -121,11 +126,16 @@ func TestOrderedDeliveryWaitsUntilTheEarlierOneLeaves(t *testing.T) {
 }
 
 // If the process dies between recording an outcome and promoting the
-// chat's next delivery, the sweep releases it.
+// chat's next delivery, the sweep releases it, and only it: not the one
+// behind it, nor a delivery whose chat's earlier one is still in flight.
 func TestSweepReleasesADeliveryLeftWaiting(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		cl, first := claimOne(t, st, "first", "second")
+		cl, first := claimOne(t, st, "first", "second", "third")
+		enqueueChat(t, st, "chat-2", "b1", "b2")
+		if got := claimIDs(t, cl); len(got) != 1 || got[0] != "b1" {
+			t.Fatalf("claim of chat-2: %v; want b1", got)
+		}
 		if n, err := cl.Finish(ctx, []store.WebhookOutcome{delivered(first)}, nil, time.Now()); err != nil || n != 1 {
 			t.Fatalf("finish: %d %v", n, err)
 		}
