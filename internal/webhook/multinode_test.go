@@ -33,9 +33,14 @@ func TestTwoDispatchersOnOnePostgresSendEachAttemptOnce(t *testing.T) {
 	seen := map[string]int{}
 	byNode := map[string]int{}
 	orderedByChat := map[string][]string{} // texts the ordered endpoint received, by chat
-	// Every third message of a chat needs a second attempt: the others
-	// let a node send a chat's deliveries one after another.
-	retried := func(text string) bool { i, _ := strconv.Atoi(strings.TrimPrefix(text, "m")); return i%3 == 0 }
+	// Every third of a chat's first 15 messages needs a second attempt:
+	// the others let a node send a chat's deliveries one after another,
+	// and the last 45 make chats longer than one run, so that the nodes
+	// take a chat's runs in turn.
+	retried := func(text string) bool {
+		i, _ := strconv.Atoi(strings.TrimPrefix(text, "m"))
+		return i < 15 && i%3 == 0
+	}
 	rc := newReceiver(t, func(_ int, r *http.Request, body []byte) int {
 		mu.Lock()
 		defer mu.Unlock()
@@ -63,7 +68,7 @@ func TestTwoDispatchersOnOnePostgresSendEachAttemptOnce(t *testing.T) {
 	unordered.Ordered = false
 	unordered = n1.subscribe(t, unordered)
 
-	const chats, perChat = 10, 15
+	const chats, perChat = 10, 60
 	for c := 0; c < chats; c++ {
 		chatID, cust := n1.chatWithCustomer(t, nil)
 		for i := 0; i < perChat; i++ {
@@ -127,7 +132,7 @@ func TestTwoDispatchersOnOnePostgresSendEachAttemptOnce(t *testing.T) {
 			}
 		}
 	}
-	if want := 2 * chats * ((perChat + 2) / 3); retries != want {
+	if want := 2 * chats * 5; retries != want {
 		t.Errorf("%d deliveries needed a second attempt, want %d", retries, want)
 	}
 	if len(byNode) != 2 {
