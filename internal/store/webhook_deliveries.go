@@ -712,7 +712,7 @@ func (w *WebhookClaimer) claimSQLite(ctx context.Context, owner string, now, lea
 	// pooled reader drops its whole page cache whenever the database has
 	// changed since its last read, which here is every time.
 	writer := Conn{q: w.s.write, stmts: w.s.writeStmts}
-	rows, err := writer.query(ctx, claimSQLiteRead, micros(now), string(heldJSON), micros(now), string(skipJSON), limit)
+	rows, err := writer.query(uninterrupted(ctx), claimSQLiteRead, micros(now), string(heldJSON), micros(now), string(skipJSON), limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: claim webhook deliveries: %w", err)
 	}
@@ -725,6 +725,17 @@ func (w *WebhookClaimer) claimSQLite(ctx context.Context, owner string, now, lea
 	}
 	return out, nil
 }
+
+// uninterrupted is ctx without its cancellation and deadline, for the
+// claimer's statements on SQLite. The SQLite driver watches a cancellable
+// context with a goroutine of its own for every statement (to interrupt
+// it), and a transaction with one goes through database/sql rather than
+// straight to the writer (Store.Tx): together more than the statement
+// itself costs when a batch records one row per outcome. These statements
+// never wait on the network; what they may wait for is the writer, which
+// bounds them anyway (busy_timeout), and a flush that waits for it holds
+// back the workers through the bounded results queue.
+func uninterrupted(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
 
 // pgSession is one PostgreSQL connection held with the claimer's settings.
 type pgSession struct {
@@ -846,7 +857,7 @@ func (w *WebhookClaimer) ClaimSuccessors(ctx context.Context, owner string, now,
 		defer w.mu.Unlock()
 		writer := Conn{q: w.s.write, stmts: w.s.writeStmts}
 		for _, h := range heads {
-			rows, err := writer.query(ctx, claimSuccessorsSQLite, h.SubscriptionID, h.ChatID, h.Seq, perChat)
+			rows, err := writer.query(uninterrupted(ctx), claimSuccessorsSQLite, h.SubscriptionID, h.ChatID, h.Seq, perChat)
 			if err != nil {
 				return nil, fmt.Errorf("store: claim webhook successors: %w", err)
 			}
@@ -893,7 +904,7 @@ func (w *WebhookClaimer) ClaimSuccessors(ctx context.Context, owner string, now,
 func (w *WebhookClaimer) Finish(ctx context.Context, os []WebhookOutcome, promote []OrderKey, at time.Time) (int, error) {
 	var n int
 	if w.s.engine != Postgres {
-		return n, w.s.Tx(ctx, func(c Conn) error {
+		return n, w.s.Tx(uninterrupted(ctx), func(c Conn) error {
 			var err error
 			if n, err = c.FinishWebhookAttempts(ctx, os); err != nil {
 				return err
@@ -923,7 +934,7 @@ func (w *WebhookClaimer) Promote(ctx context.Context, keys []OrderKey, at time.T
 		return nil, nil
 	}
 	if w.s.engine != Postgres {
-		return nil, w.s.Tx(ctx, promote)
+		return nil, w.s.Tx(uninterrupted(ctx), promote)
 	}
 	return busy, w.record.tx(ctx, promote)
 }
