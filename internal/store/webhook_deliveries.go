@@ -204,10 +204,11 @@ func (c Conn) SweepWebhookOrder(ctx context.Context, at time.Time) (int64, error
 // subscription in the skip list (endpoints busy on this node). It sets only
 // the lease columns, which no index covers: a heap-only update. The
 // candidates are locked with SKIP LOCKED, so several nodes claiming at once
-// never take the same row.
+// never take the same row. The scan of the due index starts at a given
+// due time (WebhookClaimer.Claim says which).
 const claimPostgres = `UPDATE webhook_deliveries SET lease_owner = ?, lease_until = ?
 WHERE seq IN (SELECT d.seq FROM webhook_deliveries d
-	WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.lease_until <= ?
+	WHERE d.status = 'pending' AND d.next_attempt_at >= ? AND d.next_attempt_at <= ? AND d.lease_until <= ?
 	  AND d.subscription_id NOT IN (SELECT jsonb_array_elements_text(CAST(? AS jsonb))) AND ` + headOfChat + `
 	ORDER BY d.next_attempt_at LIMIT ` + limitArg + ` FOR UPDATE SKIP LOCKED)
 RETURNING seq, id, subscription_id, chat_id, action, target, body, ordered, attempts, replay_base, next_attempt_at, created_at`
@@ -226,13 +227,14 @@ WHERE d.status = 'pending' AND d.next_attempt_at <= ? + 0 AND d.seq NOT IN (SELE
 	  AND d.lease_until <= ? AND d.subscription_id NOT IN (SELECT value FROM json_each(?)) AND ` + headOfChat + `
 	ORDER BY d.next_attempt_at LIMIT ` + limitArg
 
-// claimPostgres runs claimPostgres on c (the claimer's session).
-func (c Conn) claimPostgres(ctx context.Context, owner string, now, leaseUntil time.Time, limit int, skip []string) ([]WebhookDelivery, error) {
+// claimPostgres runs claimPostgres on c (the claimer's session), looking
+// at deliveries due from "from" (unix µs) on.
+func (c Conn) claimPostgres(ctx context.Context, owner string, from int64, now, leaseUntil time.Time, limit int, skip []string) ([]WebhookDelivery, error) {
 	skipJSON, err := json.Marshal(nonNil(skip))
 	if err != nil {
 		return nil, fmt.Errorf("store: claim webhook deliveries: %w", err)
 	}
-	rows, err := c.query(ctx, claimPostgres, owner, micros(leaseUntil), micros(now), micros(now), string(skipJSON), limit)
+	rows, err := c.query(ctx, claimPostgres, owner, micros(leaseUntil), from, micros(now), micros(now), string(skipJSON), limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: claim webhook deliveries: %w", err)
 	}
@@ -650,6 +652,20 @@ type WebhookClaimer struct {
 	s              *Store
 	claims, record pgSession
 
+	// PostgreSQL: the deliveries this node holds (claimed, being sent or
+	// waiting for their outcome to be recorded) are the oldest due, first
+	// in the due index, and a claim that walked past them would read each
+	// one's row to find its lease (about eight per delivery claimed, at a
+	// thousand in hand). So a claim that got all it asked for leaves a
+	// frontier, the latest due time it took, and the next one starts
+	// there. What the frontier passes over — a delivery given back unsent,
+	// one whose node died, one whose enqueue committed after later ones
+	// were claimed, a retry whose outcome was recorded after its due time
+	// — is found by a claim from the start: whenever a claim comes back
+	// short, and at least every fullClaimEvery.
+	frontier int64     // unix µs; 0: the next claim starts from the start
+	fullAt   time.Time // the last claim from the start
+
 	mu     sync.Mutex
 	leases map[int64]time.Time // SQLite: seq → lease end
 	unlock func()              // SQLite: releases the dispatcher lock (lockDispatch); nil until taken
@@ -815,11 +831,31 @@ func (w *WebhookClaimer) Claim(ctx context.Context, owner string, now, leaseUnti
 	}
 	var out []WebhookDelivery
 	return out, w.claims.do(ctx, func(c Conn) error {
+		from := w.frontier
+		if now.Sub(w.fullAt) >= fullClaimEvery {
+			from = 0
+		}
 		var err error
-		out, err = c.claimPostgres(ctx, owner, now, leaseUntil, limit, skip)
-		return err
+		if out, err = c.claimPostgres(ctx, owner, from, now, leaseUntil, limit, skip); err != nil {
+			w.frontier = 0
+			return err
+		}
+		if from == 0 {
+			w.fullAt = now
+		}
+		w.frontier = 0
+		if len(out) == limit {
+			for _, d := range out {
+				w.frontier = max(w.frontier, micros(d.NextAttemptAt))
+			}
+		}
+		return nil
 	})
 }
+
+// fullClaimEvery bounds how long a delivery behind a PostgreSQL claimer's
+// frontier can wait to be claimed (see WebhookClaimer).
+const fullClaimEvery = time.Second
 
 // claimSuccessorsSQLite reads the pending deliveries of one ordered chat
 // after its head, oldest first ("? + 0": see claimSQLiteRead).

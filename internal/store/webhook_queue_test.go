@@ -300,3 +300,75 @@ func TestAttemptLogKeepsAwkwardResponses(t *testing.T) {
 		t.Fatalf("attempts: %+v %v", as, err)
 	}
 }
+
+// A delivery given back unsent after later ones were claimed is claimed
+// again even while every claim comes back full (a backlog): on PostgreSQL
+// claims start where the last full one stopped, and a claim from the start
+// at least every second finds what lies behind.
+func TestReleasedDeliveryIsClaimedAgainBehindABacklog(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		t0 := time.Now().Add(-time.Hour)
+		err := st.Tx(ctx, func(c store.Conn) error {
+			if err := c.InsertWebhookSubscription(ctx, store.WebhookSubscription{ID: "sub", URL: "http://127.0.0.1:9/", Scheme: "plain",
+				Secret: "k", Actions: "[]", CreatedAt: t0, UpdatedAt: t0}); err != nil {
+				return err
+			}
+			for i := 0; i < 40; i++ {
+				due := t0.Add(time.Duration(i) * time.Millisecond)
+				if err := c.InsertWebhookDelivery(ctx, store.WebhookDelivery{ID: "d" + strconv.Itoa(i), SubscriptionID: "sub",
+					Action: "a", Body: []byte("{}"), Status: store.DeliveryPending, NextAttemptAt: due, CreatedAt: due}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cl := st.WebhookClaimer()
+		t.Cleanup(cl.Close)
+		now := time.Now()
+		claim := func() []store.WebhookDelivery {
+			t.Helper()
+			ds, err := cl.Claim(ctx, "node-1", now, now.Add(time.Hour), 2, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ds
+		}
+		first := claim()
+		if len(first) != 2 || first[0].ID != "d0" && first[1].ID != "d0" {
+			t.Fatalf("first claim: %v; want d0 and d1", first)
+		}
+		var d0 store.WebhookDelivery
+		for _, d := range first {
+			if d.ID == "d0" {
+				d0 = d
+			}
+		}
+		if err := st.Tx(ctx, func(c store.Conn) error { return c.ReleaseWebhookDelivery(ctx, "d0", "node-1", now) }); err != nil {
+			t.Fatal(err)
+		}
+		cl.Forget([]int64{d0.Seq})
+		seen := map[string]int{"d1": 1}
+		for i := 0; i < 15 && seen["d0"] == 0; i++ {
+			now = now.Add(100 * time.Millisecond)
+			ds := claim()
+			if len(ds) != 2 {
+				t.Fatalf("claim %d came back short (%d) with a backlog", i, len(ds))
+			}
+			for _, d := range ds {
+				seen[d.ID]++
+			}
+		}
+		if seen["d0"] != 1 {
+			t.Fatalf("the released delivery was not claimed again within 1.5 s of claims (claimed: %v)", seen)
+		}
+		for id, n := range seen {
+			if n != 1 {
+				t.Errorf("%s claimed %d times while held", id, n)
+			}
+		}
+	})
+}
