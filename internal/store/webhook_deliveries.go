@@ -660,9 +660,10 @@ type WebhookClaimer struct {
 	// frontier, the latest due time it took, and the next one starts
 	// there. What the frontier passes over — a delivery given back unsent,
 	// one whose node died, one whose enqueue committed after later ones
-	// were claimed, a retry whose outcome was recorded after its due time
-	// — is found by a claim from the start: whenever a claim comes back
-	// short, and at least every fullClaimEvery.
+	// were claimed, a retry whose outcome was recorded after its due time,
+	// one of an endpoint that claims skipped while it was saturated — is
+	// found by a claim from the start: whenever a claim comes back short,
+	// and at least every fullClaimEvery.
 	frontier int64     // unix µs; 0: the next claim starts from the start
 	fullAt   time.Time // the last claim from the start
 
