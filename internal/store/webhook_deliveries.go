@@ -836,15 +836,14 @@ func (w *WebhookClaimer) Claim(ctx context.Context, owner string, now, leaseUnti
 		if now.Sub(w.fullAt) >= fullClaimEvery {
 			from = 0
 		}
+		w.frontier = 0
 		var err error
 		if out, err = c.claimPostgres(ctx, owner, from, now, leaseUntil, limit, skip); err != nil {
-			w.frontier = 0
 			return err
 		}
 		if from == 0 {
 			w.fullAt = now
 		}
-		w.frontier = 0
 		if len(out) == limit {
 			for _, d := range out {
 				w.frontier = max(w.frontier, micros(d.NextAttemptAt))
