@@ -89,13 +89,13 @@ func (c Conn) InsertWebhookDelivery(ctx context.Context, d WebhookDelivery) erro
 				return fmt.Errorf("store: insert webhook delivery: %w", err)
 			}
 		}
-		_, err = c.exec(ctx, `INSERT INTO webhook_deliveries (id, subscription_id, chat_id, action, target, body, ordered, status, next_attempt_at, created_at, updated_at, last_error)
+		err = c.insertDelivery(ctx, d, `INSERT INTO webhook_deliveries (id, subscription_id, chat_id, action, target, body, ordered, status, next_attempt_at, created_at, updated_at, last_error)
 		VALUES (?, ?, ?, ?, ?, ?, 1, 'pending', CASE WHEN EXISTS (SELECT 1 FROM webhook_deliveries p
 			WHERE p.subscription_id = ? AND p.chat_id = ? AND p.status = 'pending' AND p.ordered = 1) THEN `+waitingSQL+` ELSE CAST(? AS BIGINT) END, ?, ?, ?)`,
 			d.ID, d.SubscriptionID, d.ChatID, d.Action, d.Target, string(d.Body), d.SubscriptionID, d.ChatID,
 			micros(d.NextAttemptAt), micros(d.CreatedAt), micros(d.CreatedAt), d.LastError)
 	} else {
-		_, err = c.exec(ctx, `INSERT INTO webhook_deliveries (id, subscription_id, chat_id, action, target, body, ordered, status, next_attempt_at, created_at, updated_at, last_error)
+		err = c.insertDelivery(ctx, d, `INSERT INTO webhook_deliveries (id, subscription_id, chat_id, action, target, body, ordered, status, next_attempt_at, created_at, updated_at, last_error)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			d.ID, d.SubscriptionID, d.ChatID, d.Action, d.Target, string(d.Body), boolInt(d.Ordered), d.Status,
 			micros(d.NextAttemptAt), micros(d.CreatedAt), micros(d.CreatedAt), d.LastError)
@@ -104,6 +104,28 @@ func (c Conn) InsertWebhookDelivery(ctx context.Context, d WebhookDelivery) erro
 		return fmt.Errorf("store: insert webhook delivery: %w", err)
 	}
 	return nil
+}
+
+// insertDelivery runs a delivery's INSERT. On PostgreSQL the same
+// statement writes the delivery's lookup keys (id, subscription), which
+// live in webhook_delivery_keys there (migration 0012).
+func (c Conn) insertDelivery(ctx context.Context, d WebhookDelivery, insert string, args ...any) error {
+	if c.pg {
+		insert = "WITH d AS (" + insert + " RETURNING seq) INSERT INTO webhook_delivery_keys (id, seq, subscription_id) SELECT ?, seq, ? FROM d"
+		args = append(args, d.ID, d.SubscriptionID)
+	}
+	_, err := c.exec(ctx, insert, args...)
+	return err
+}
+
+// byID is the condition that picks the delivery with a given id (one
+// argument) in a statement on webhook_deliveries: through the keys table
+// on PostgreSQL, where the delivery table has no index on id.
+func (c Conn) byID() string {
+	if c.pg {
+		return "seq = (SELECT k.seq FROM webhook_delivery_keys k WHERE k.id = ?)"
+	}
+	return "id = ?"
 }
 
 // orderLockKey is the PostgreSQL advisory lock of one ordered chat of one
@@ -325,7 +347,7 @@ type WebhookOutcome struct {
 // ReleaseWebhookDelivery gives a claimed, unsent delivery back to the queue
 // as it was (it is due already).
 func (c Conn) ReleaseWebhookDelivery(ctx context.Context, id, owner string, at time.Time) error {
-	_, err := c.exec(ctx, "UPDATE webhook_deliveries SET lease_owner = '', lease_until = 0, updated_at = ? WHERE id = ? AND status = 'pending' AND lease_owner = ?",
+	_, err := c.exec(ctx, "UPDATE webhook_deliveries SET lease_owner = '', lease_until = 0, updated_at = ? WHERE "+c.byID()+" AND status = 'pending' AND lease_owner = ?",
 		micros(at), id, owner)
 	if err != nil {
 		return fmt.Errorf("store: release webhook delivery: %w", err)
@@ -336,7 +358,7 @@ func (c Conn) ReleaseWebhookDelivery(ctx context.Context, id, owner string, at t
 // KillWebhookDelivery dead-letters one claimed delivery without an attempt
 // (its subscription is gone or disabled).
 func (c Conn) KillWebhookDelivery(ctx context.Context, id, owner, reason string, at time.Time) error {
-	_, err := c.exec(ctx, "UPDATE webhook_deliveries SET status = 'dead', lease_owner = '', lease_until = 0, last_error = ?, updated_at = ? WHERE id = ? AND status = 'pending' AND lease_owner IN (?, '')",
+	_, err := c.exec(ctx, "UPDATE webhook_deliveries SET status = 'dead', lease_owner = '', lease_until = 0, last_error = ?, updated_at = ? WHERE "+c.byID()+" AND status = 'pending' AND lease_owner IN (?, '')",
 		reason, micros(at), id, owner)
 	if err != nil {
 		return fmt.Errorf("store: dead-letter webhook delivery: %w", err)
@@ -362,7 +384,7 @@ func (c Conn) DeadLetterWebhookDeliveries(ctx context.Context, subscriptionID, r
 // failed or dead) back in the queue, due at once, with a fresh retry budget.
 func (c Conn) RequeueWebhookDelivery(ctx context.Context, id string, at time.Time) error {
 	res, err := c.exec(ctx, `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, replay_base = attempts, lease_owner = '', lease_until = 0, updated_at = ?
-		WHERE id = ? AND status IN ('delivered', 'failed', 'dead')`, micros(at), micros(at), id)
+		WHERE `+c.byID()+` AND status IN ('delivered', 'failed', 'dead')`, micros(at), micros(at), id)
 	if err != nil {
 		return fmt.Errorf("store: requeue webhook delivery: %w", err)
 	}
@@ -401,7 +423,7 @@ const webhookDeliveryColumns = "seq, id, subscription_id, chat_id, action, targe
 
 // WebhookDelivery loads one delivery.
 func (c Conn) WebhookDelivery(ctx context.Context, id string) (WebhookDelivery, error) {
-	ds, err := c.webhookDeliveries(ctx, "SELECT "+webhookDeliveryColumns+" FROM webhook_deliveries WHERE id = ?", id)
+	ds, err := c.webhookDeliveries(ctx, "SELECT "+webhookDeliveryColumns+" FROM webhook_deliveries WHERE "+c.byID(), id)
 	if err != nil {
 		return WebhookDelivery{}, err
 	}
@@ -425,7 +447,13 @@ func (c Conn) ListWebhookDeliveries(ctx context.Context, f WebhookDeliveryFilter
 	where := []string{"1 = 1"}
 	var args []any
 	if f.SubscriptionID != "" {
-		where = append(where, "subscription_id = ?")
+		if c.pg {
+			// The keys table's index lists a subscription's deliveries
+			// in seq order (the delivery table has none, migration 0012).
+			where = append(where, "seq IN (SELECT k.seq FROM webhook_delivery_keys k WHERE k.subscription_id = ?)")
+		} else {
+			where = append(where, "subscription_id = ?")
+		}
 		args = append(args, f.SubscriptionID)
 	}
 	switch f.Status {
@@ -493,7 +521,7 @@ func (c Conn) webhookDeliveries(ctx context.Context, q string, args ...any) ([]W
 // WebhookAttempts returns a delivery's attempts in order.
 func (c Conn) WebhookAttempts(ctx context.Context, deliveryID string) ([]WebhookAttempt, error) {
 	var log string
-	err := c.queryRow(ctx, "SELECT attempt_log FROM webhook_deliveries WHERE id = ?", deliveryID).Scan(&log)
+	err := c.queryRow(ctx, "SELECT attempt_log FROM webhook_deliveries WHERE "+c.byID(), deliveryID).Scan(&log)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -549,7 +577,11 @@ func (c Conn) NextWebhookDue(ctx context.Context, now time.Time) (time.Time, err
 // PruneWebhookDeliveries deletes up to limit delivered deliveries (their
 // attempts with them) last updated before before; it returns how many went.
 func (c Conn) PruneWebhookDeliveries(ctx context.Context, before time.Time, limit int) (int64, error) {
-	res, err := c.exec(ctx, "DELETE FROM webhook_deliveries WHERE seq IN (SELECT seq FROM webhook_deliveries WHERE status = 'delivered' AND updated_at < ? ORDER BY seq LIMIT "+limitArg+")", micros(before), limit)
+	q := "DELETE FROM webhook_deliveries WHERE seq IN (SELECT seq FROM webhook_deliveries WHERE status = 'delivered' AND updated_at < ? ORDER BY seq LIMIT " + limitArg + ")"
+	if c.pg {
+		q = "WITH gone AS (" + q + " RETURNING id) DELETE FROM webhook_delivery_keys WHERE id IN (SELECT id FROM gone)"
+	}
+	res, err := c.exec(ctx, q, micros(before), limit)
 	if err != nil {
 		return 0, fmt.Errorf("store: prune webhook deliveries: %w", err)
 	}

@@ -56,8 +56,14 @@ func (c Conn) UpdateWebhookSubscription(ctx context.Context, s WebhookSubscripti
 
 // DeleteWebhookSubscription removes a subscription and its deliveries.
 func (c Conn) DeleteWebhookSubscription(ctx context.Context, id string) error {
-	// SQLite cascades only with foreign_keys on; delete explicitly.
-	if _, err := c.exec(ctx, "DELETE FROM webhook_deliveries WHERE subscription_id = ?", id); err != nil {
+	// SQLite cascades only with foreign_keys on; delete explicitly. On
+	// PostgreSQL the keys table finds the deliveries (migration 0012) and
+	// its rows go with the subscription (ON DELETE CASCADE).
+	q := "DELETE FROM webhook_deliveries WHERE subscription_id = ?"
+	if c.pg {
+		q = "DELETE FROM webhook_deliveries WHERE seq IN (SELECT k.seq FROM webhook_delivery_keys k WHERE k.subscription_id = ?)"
+	}
+	if _, err := c.exec(ctx, q, id); err != nil {
 		return fmt.Errorf("store: delete webhook deliveries: %w", err)
 	}
 	res, err := c.exec(ctx, "DELETE FROM webhook_subscriptions WHERE id = ?", id)
