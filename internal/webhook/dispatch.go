@@ -191,14 +191,16 @@ func newDispatcher(e *Engine) *dispatcher {
 	o := e.opts
 	dialer := &net.Dialer{Timeout: min(o.Timeout, 10*time.Second), KeepAlive: 30 * time.Second, Control: e.guard.control}
 	tr := &http.Transport{
-		Proxy:                 nil, // a proxy would dial for us, past the guard
-		DialContext:           dialer.DialContext,
-		MaxIdleConns:          o.Workers * 2,
-		MaxIdleConnsPerHost:   o.PerEndpoint,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   min(o.Timeout, 10*time.Second),
-		ResponseHeaderTimeout: o.Timeout,
-		ForceAttemptHTTP2:     true,
+		Proxy:               nil, // a proxy would dial for us, past the guard
+		DialContext:         dialer.DialContext,
+		MaxIdleConns:        o.Workers * 2,
+		MaxIdleConnsPerHost: o.PerEndpoint,
+		IdleConnTimeout:     90 * time.Second,
+		TLSHandshakeTimeout: min(o.Timeout, 10*time.Second),
+		// No ResponseHeaderTimeout: the attempt's deadline (attemptTimer)
+		// bounds the whole exchange, and a second timer per request
+		// would cost every request for nothing.
+		ForceAttemptHTTP2: true,
 	}
 	maxHeld := o.Workers + o.BatchSize
 	sendCtx, cancel := context.WithCancel(context.Background())
@@ -534,6 +536,8 @@ func (d *dispatcher) schedule(j job) bool {
 
 // worker runs jobs, one at a time, until the dispatcher stops.
 func (d *dispatcher) worker() {
+	var t attemptTimer
+	defer t.close()
 	d.mu.Lock()
 	for {
 		rj, ok := d.nextLocked()
@@ -548,7 +552,7 @@ func (d *dispatcher) worker() {
 			continue
 		}
 		d.mu.Unlock()
-		subID := d.run(rj.j)
+		subID := d.run(rj.j, &t)
 		d.mu.Lock()
 		d.doneLocked(rj.h, subID, time.Now())
 		d.sends.Done()
@@ -604,9 +608,9 @@ func (d *dispatcher) nextLocked() (runJob, bool) {
 // leaves the queue (delivered, failed, dead): a retry holds the rest of
 // the chat back, so they are given back unsent, as they are when the
 // dispatcher stops. It returns the job's subscription.
-func (d *dispatcher) run(j job) string {
+func (d *dispatcher) run(j job, t *attemptTimer) string {
 	for {
-		res := d.attempt(j)
+		res := d.attempt(j, t)
 		res.chainNext = len(j.next) > 0 && d.chainGoesOn(j, res)
 		d.results.put(res)
 		if !res.chainNext {
@@ -618,7 +622,7 @@ func (d *dispatcher) run(j job) string {
 }
 
 // attempt sends one delivery and decides what becomes of it.
-func (d *dispatcher) attempt(j job) result {
+func (d *dispatcher) attempt(j job, t *attemptTimer) result {
 	o := d.e.opts
 	start := time.Now()
 	if start.Add(o.Timeout + time.Second).After(j.d.LeaseUntil) {
@@ -626,9 +630,9 @@ func (d *dispatcher) attempt(j job) result {
 		// it too: hand it back instead.
 		return result{kind: released, d: j.d, sub: j.sub}
 	}
-	ctx, cancel := context.WithTimeout(d.sendCtx, o.Timeout)
-	defer cancel()
+	ctx := t.start(d.sendCtx, o.Timeout)
 	status, head, errText, retryAfter := d.post(ctx, j, start)
+	t.stop()
 	latency := time.Since(start)
 	n := j.d.Attempts + 1
 	newStatus, next, metric := d.e.decide(n-j.d.ReplayBase, status, retryAfter, time.Now())
@@ -652,7 +656,7 @@ func (d *dispatcher) post(ctx context.Context, j job, now time.Time) (status int
 	resp, err := d.transport.RoundTrip(req)
 	if err != nil {
 		var ne net.Error
-		if ctx.Err() == context.DeadlineExceeded || (errors.As(err, &ne) && ne.Timeout()) {
+		if context.Cause(ctx) == errAttemptTimeout || (errors.As(err, &ne) && ne.Timeout()) {
 			return 0, "", fmt.Sprintf("no response within %s", d.e.opts.Timeout), 0
 		}
 		return 0, "", describeError(err), 0
@@ -674,6 +678,51 @@ func (d *dispatcher) post(ctx context.Context, j job, now time.Time) (status int
 		retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	}
 	return status, head, errText, retryAfter
+}
+
+// errAttemptTimeout is the cause of an attempt's context when its time
+// ran out.
+var errAttemptTimeout = errors.New("webhook: attempt timed out")
+
+// attemptTimer is a request worker's deadline for its attempts, one at a
+// time: a context cancelled (cause errAttemptTimeout) when the timeout
+// runs out. Context and timer are reused from one attempt to the next
+// until one times out, instead of a context.WithTimeout per attempt (a
+// context, a timer and a channel each, on the hot path).
+type attemptTimer struct {
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	timer  *time.Timer
+}
+
+// start arms the deadline and returns the attempt's context.
+func (t *attemptTimer) start(parent context.Context, timeout time.Duration) context.Context {
+	if t.ctx == nil {
+		ctx, cancel := context.WithCancelCause(parent)
+		t.ctx, t.cancel = ctx, cancel
+		t.timer = time.AfterFunc(timeout, func() { cancel(errAttemptTimeout) })
+		return t.ctx
+	}
+	t.timer.Reset(timeout)
+	return t.ctx
+}
+
+// stop disarms the deadline once the attempt is over. When it fired (or
+// the parent was cancelled) the context is spent: the next attempt gets a
+// new one.
+func (t *attemptTimer) stop() {
+	if !t.timer.Stop() || t.ctx.Err() != nil {
+		t.close()
+	}
+}
+
+// close releases the context and its timer.
+func (t *attemptTimer) close() {
+	if t.ctx != nil {
+		t.timer.Stop()
+		t.cancel(context.Canceled)
+		t.ctx, t.cancel, t.timer = nil, nil, nil
+	}
 }
 
 // describeError drops the URL (which may carry credentials) from a client error.
