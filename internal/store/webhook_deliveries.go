@@ -227,12 +227,14 @@ func (c Conn) SweepWebhookOrder(ctx context.Context, at time.Time) (int64, error
 // the lease columns, which no index covers: a heap-only update. The
 // candidates are locked with SKIP LOCKED, so several nodes claiming at once
 // never take the same row. The scan of the due index starts at a given
-// due time (WebhookClaimer.Claim says which).
+// due time (WebhookClaimer.Claim says which). The update finds the rows
+// it locked by their tuple ids (a TID scan), not through the primary key
+// again: about a fifth of the statement's cost.
 const claimPostgres = `UPDATE webhook_deliveries SET lease_owner = ?, lease_until = ?
-WHERE seq IN (SELECT d.seq FROM webhook_deliveries d
+WHERE ctid = ANY(ARRAY(SELECT d.ctid FROM webhook_deliveries d
 	WHERE d.status = 'pending' AND d.next_attempt_at >= ? AND d.next_attempt_at <= ? AND d.lease_until <= ?
 	  AND d.subscription_id NOT IN (SELECT jsonb_array_elements_text(CAST(? AS jsonb))) AND ` + headOfChat + `
-	ORDER BY d.next_attempt_at LIMIT ` + limitArg + ` FOR UPDATE SKIP LOCKED)
+	ORDER BY d.next_attempt_at LIMIT ` + limitArg + ` FOR UPDATE SKIP LOCKED))
 RETURNING seq, id, subscription_id, chat_id, action, target, body, ordered, attempts, replay_base, next_attempt_at, created_at`
 
 // claimSQLiteRead is the SQLite claim: the dispatcher keeps its leases in
@@ -900,14 +902,15 @@ ORDER BY d.seq LIMIT ` + limitArg
 // chat, seq), up to a number of the chat's pending deliveries after it, in
 // order and stopping before one leased already (a chain has no gaps).
 // They wait behind the head, so no other claim takes them, and the lease
-// is a heap-only update as in claimPostgres.
+// is a heap-only update found by tuple id, as in claimPostgres (a row
+// changed since it was read has another tuple id and is left alone).
 const claimSuccessorsPostgres = `WITH c AS (
-	SELECT s.seq, bool_or(s.lease_until > ?) OVER (PARTITION BY k.sub, k.chat ORDER BY s.seq) AS blocked
+	SELECT s.ctid, bool_or(s.lease_until > ?) OVER (PARTITION BY k.sub, k.chat ORDER BY s.seq) AS blocked
 	FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[])) AS k(sub, chat, head)
-	CROSS JOIN LATERAL (SELECT p.seq, p.lease_until FROM webhook_deliveries p
+	CROSS JOIN LATERAL (SELECT p.ctid, p.seq, p.lease_until FROM webhook_deliveries p
 		WHERE p.subscription_id = k.sub AND p.chat_id = k.chat AND p.status = 'pending' AND p.ordered = 1 AND p.seq > k.head ORDER BY p.seq LIMIT ` + limitArg + `) AS s)
 UPDATE webhook_deliveries SET lease_owner = ?, lease_until = ?
-WHERE seq IN (SELECT seq FROM c WHERE NOT blocked) AND status = 'pending' AND lease_until <= ?
+WHERE ctid = ANY(ARRAY(SELECT ctid FROM c WHERE NOT blocked)) AND status = 'pending' AND lease_until <= ?
 RETURNING seq, id, subscription_id, chat_id, action, target, body, ordered, attempts, replay_base, next_attempt_at, created_at`
 
 // ClaimSuccessors leases to owner, for each of the given claimed heads of
