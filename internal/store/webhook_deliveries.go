@@ -604,27 +604,37 @@ func (c Conn) FinishWebhookAttempts(ctx context.Context, os []WebhookOutcome) (i
 	if !c.pg {
 		return c.finishWebhookAttemptsSQLite(ctx, os)
 	}
+	// One owner per statement (a dispatcher records its own outcomes: in
+	// practice one statement), passed once rather than as an array.
+	owner := os[0].LeaseOwner
+	for i, o := range os {
+		if o.LeaseOwner != owner {
+			n, err := c.FinishWebhookAttempts(ctx, os[:i])
+			if err != nil {
+				return n, err
+			}
+			m, err := c.FinishWebhookAttempts(ctx, os[i:])
+			return n + m, err
+		}
+	}
 	n := len(os)
 	var (
-		seqs, ns, codes, nexts, ats, delivereds = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-		statuses, owners, errs, lines           = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		seqs, ns, codes, nexts, ats = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		statuses, errs, lines       = make([]string, n), make([]string, n), make([]string, n)
 	)
 	for i, o := range os {
 		a := o.Attempt
-		at := a.StartedAt.Add(a.Latency)
-		if o.Status == DeliveryDelivered {
-			delivereds[i] = micros(at)
-		}
-		seqs[i], ns[i], codes[i], nexts[i], ats[i] = o.Seq, int64(a.N), int64(a.StatusCode), micros(o.NextAttemptAt), micros(at)
-		statuses[i], owners[i], errs[i], lines[i] = o.Status, o.LeaseOwner, a.Error, a.logLine()
+		seqs[i], ns[i], codes[i], nexts[i], ats[i] = o.Seq, int64(a.N), int64(a.StatusCode), micros(o.NextAttemptAt), micros(a.StartedAt.Add(a.Latency))
+		statuses[i], errs[i], lines[i] = o.Status, a.Error, a.logLine()
 	}
 	res, err := c.exec(ctx, `UPDATE webhook_deliveries d SET status = u.status, attempts = u.n, next_attempt_at = u.next_at, lease_owner = '', lease_until = 0,
-			updated_at = u.at, delivered_at = u.delivered, last_status_code = u.code, last_error = u.err, attempt_log = d.attempt_log || u.line
-		FROM unnest(CAST(? AS bigint[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS bigint[]),
-			CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS text[]), CAST(? AS text[]))
-			AS u(seq, status, owner, n, next_at, at, delivered, code, err, line)
-		WHERE d.seq = u.seq AND d.status = 'pending' AND d.lease_owner = u.owner AND d.attempts = u.n - 1`,
-		seqs, statuses, owners, ns, nexts, ats, delivereds, codes, errs, lines)
+			updated_at = u.at, delivered_at = CASE WHEN u.status = 'delivered' THEN u.at ELSE 0 END, last_status_code = u.code, last_error = u.err,
+			attempt_log = d.attempt_log || u.line
+		FROM unnest(CAST(? AS bigint[]), CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS bigint[]),
+			CAST(? AS bigint[]), CAST(? AS text[]), CAST(? AS text[]))
+			AS u(seq, status, n, next_at, at, code, err, line)
+		WHERE d.seq = u.seq AND d.status = 'pending' AND d.lease_owner = ? AND d.attempts = u.n - 1`,
+		seqs, statuses, ns, nexts, ats, codes, errs, lines, owner)
 	if err != nil {
 		return 0, fmt.Errorf("store: finish webhook attempts: %w", err)
 	}

@@ -130,3 +130,71 @@ func equal(got []string, want ...string) bool {
 	}
 	return true
 }
+
+// On PostgreSQL an outcome is recorded only while its delivery is leased
+// to the outcome's owner; one batch may carry outcomes of several owners.
+func TestFinishChecksEachOutcomesOwnerOnPostgres(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		if e.Name != "postgres" {
+			continue // SQLite keeps leases in the dispatcher's memory
+		}
+		t.Run(e.Name, func(t *testing.T) {
+			st, _ := e.Open(t)
+			ctx := context.Background()
+			now := time.Now()
+			err := st.Tx(ctx, func(c store.Conn) error {
+				if err := c.InsertWebhookSubscription(ctx, store.WebhookSubscription{ID: "sub", URL: "http://127.0.0.1:9/", Scheme: "plain",
+					Secret: "k", Actions: "[]", CreatedAt: now, UpdatedAt: now}); err != nil {
+					return err
+				}
+				for _, id := range []string{"d1", "d2", "d3"} {
+					if err := c.InsertWebhookDelivery(ctx, store.WebhookDelivery{ID: id, SubscriptionID: "sub", Action: "a", Body: []byte("{}"),
+						Status: store.DeliveryPending, NextAttemptAt: now, CreatedAt: now}); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			claim := func(owner string, limit int) []store.WebhookDelivery {
+				t.Helper()
+				cl := st.WebhookClaimer()
+				defer cl.Close()
+				ds, err := cl.Claim(ctx, owner, now, now.Add(time.Minute), limit, nil)
+				if err != nil || len(ds) != limit {
+					t.Fatalf("claim by %s: %d %v", owner, len(ds), err)
+				}
+				return ds
+			}
+			one, two := claim("node-1", 2), claim("node-2", 1)
+			outcome := func(d store.WebhookDelivery, owner string) store.WebhookOutcome {
+				o := delivered(d)
+				o.LeaseOwner = owner
+				return o
+			}
+			batch := []store.WebhookOutcome{outcome(one[0], "node-1"), outcome(two[0], "node-2"), outcome(one[1], "node-2")}
+			var n int
+			err = st.Tx(ctx, func(c store.Conn) error {
+				n, err = c.FinishWebhookAttempts(ctx, batch)
+				return err
+			})
+			if err != nil || n != 2 {
+				t.Fatalf("finish: %d %v; want 2 (the third is not node-2's)", n, err)
+			}
+			for _, want := range []struct {
+				d      store.WebhookDelivery
+				status string
+			}{{one[0], store.DeliveryDelivered}, {two[0], store.DeliveryDelivered}, {one[1], store.DeliveryInFlight}} {
+				got, err := st.Read().WebhookDelivery(ctx, want.d.ID)
+				if err != nil || got.Status != want.status {
+					t.Fatalf("%s: %q %v; want %q", want.d.ID, got.Status, err, want.status)
+				}
+				if want.status == store.DeliveryDelivered && got.DeliveredAt.IsZero() {
+					t.Fatalf("%s: delivered without a delivery time", want.d.ID)
+				}
+			}
+		})
+	}
+}
