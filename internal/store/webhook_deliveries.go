@@ -192,9 +192,14 @@ func (c Conn) promoteWebhookSuccessors(ctx context.Context, keys []OrderKey, at 
 	}
 	// A statement after the locks: its snapshot sees what the enqueuers
 	// that held them committed.
-	if _, err := c.exec(ctx, `UPDATE webhook_deliveries SET next_attempt_at = ? WHERE seq IN (
-		SELECT (SELECT MIN(p.seq) FROM webhook_deliveries p WHERE p.subscription_id = k.sub AND p.chat_id = k.chat AND p.status = 'pending' AND p.ordered = 1)
-		FROM unnest(CAST(? AS text[]), CAST(? AS text[])) AS k(sub, chat)) AND next_attempt_at = `+waitingSQL, micros(at), subs, chats); err != nil {
+	// A lateral join looks each chat's first delivery up once: written as
+	// "seq IN (SELECT (SELECT MIN …))" the plan ran the lookup three times
+	// per chat (psql, 36 chats: 0.6-1.0 ms a statement, now 0.22).
+	if _, err := c.exec(ctx, `UPDATE webhook_deliveries d SET next_attempt_at = ?
+		FROM unnest(CAST(? AS text[]), CAST(? AS text[])) AS k(sub, chat)
+		CROSS JOIN LATERAL (SELECT p.seq FROM webhook_deliveries p
+			WHERE p.subscription_id = k.sub AND p.chat_id = k.chat AND p.status = 'pending' AND p.ordered = 1 ORDER BY p.seq LIMIT 1) AS m
+		WHERE d.seq = m.seq AND d.next_attempt_at = `+waitingSQL, micros(at), subs, chats); err != nil {
 		return nil, fmt.Errorf("store: promote webhook deliveries: %w", err)
 	}
 	return busy, nil
