@@ -198,3 +198,61 @@ func TestFinishChecksEachOutcomesOwnerOnPostgres(t *testing.T) {
 		})
 	}
 }
+
+// Deleting a subscription while a delivery for it is being enqueued
+// leaves no delivery behind: the delete waits for the enqueue to commit
+// and takes its delivery too (PostgreSQL; SQLite writes one transaction
+// at a time).
+func TestDeletingASubscriptionTakesADeliveryEnqueuedMeanwhile(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		if e.Name != "postgres" {
+			continue
+		}
+		t.Run(e.Name, func(t *testing.T) {
+			st, _ := e.Open(t)
+			ctx := context.Background()
+			now := time.Now()
+			if err := st.Tx(ctx, func(c store.Conn) error {
+				return c.InsertWebhookSubscription(ctx, store.WebhookSubscription{ID: "sub", URL: "http://127.0.0.1:9/", Scheme: "plain",
+					Secret: "k", Actions: "[]", CreatedAt: now, UpdatedAt: now})
+			}); err != nil {
+				t.Fatal(err)
+			}
+			inserted, release := make(chan struct{}), make(chan struct{})
+			enqueued := make(chan error, 1)
+			go func() {
+				enqueued <- st.Tx(ctx, func(c store.Conn) error {
+					if err := c.InsertWebhookDelivery(ctx, store.WebhookDelivery{ID: "late", SubscriptionID: "sub", Action: "a", Body: []byte("{}"),
+						Status: store.DeliveryPending, NextAttemptAt: now, CreatedAt: now}); err != nil {
+						close(inserted)
+						return err
+					}
+					close(inserted)
+					<-release
+					return nil
+				})
+			}()
+			<-inserted
+			deleted := make(chan error, 1)
+			go func() {
+				deleted <- st.Tx(ctx, func(c store.Conn) error { return c.DeleteWebhookSubscription(ctx, "sub") })
+			}()
+			select {
+			case err := <-deleted:
+				t.Fatalf("the delete finished while an enqueue into the subscription was under way: %v", err)
+			case <-time.After(200 * time.Millisecond):
+			}
+			close(release)
+			if err := <-enqueued; err != nil {
+				t.Fatal(err)
+			}
+			if err := <-deleted; err != nil {
+				t.Fatal(err)
+			}
+			ds, err := st.Read().ListWebhookDeliveries(ctx, store.WebhookDeliveryFilter{})
+			if err != nil || len(ds) != 0 {
+				t.Fatalf("deliveries left after their subscription went: %+v %v", ds, err)
+			}
+		})
+	}
+}

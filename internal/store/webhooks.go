@@ -58,9 +58,16 @@ func (c Conn) UpdateWebhookSubscription(ctx context.Context, s WebhookSubscripti
 func (c Conn) DeleteWebhookSubscription(ctx context.Context, id string) error {
 	// SQLite cascades only with foreign_keys on; delete explicitly. On
 	// PostgreSQL the keys table finds the deliveries (migration 0012) and
-	// its rows go with the subscription (ON DELETE CASCADE).
+	// its rows go with the subscription (ON DELETE CASCADE). First the
+	// subscription row is locked: that waits for the enqueues under way
+	// (their foreign key check holds a share lock on it until they
+	// commit) and holds off new ones, so no delivery committed meanwhile
+	// is missed and left without its subscription.
 	q := "DELETE FROM webhook_deliveries WHERE subscription_id = ?"
 	if c.pg {
+		if _, err := c.exec(ctx, "SELECT 1 FROM webhook_subscriptions WHERE id = ? FOR UPDATE", id); err != nil {
+			return fmt.Errorf("store: delete webhook subscription: %w", err)
+		}
 		q = "DELETE FROM webhook_deliveries WHERE seq IN (SELECT k.seq FROM webhook_delivery_keys k WHERE k.subscription_id = ?)"
 	}
 	if _, err := c.exec(ctx, q, id); err != nil {
