@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -55,13 +56,9 @@ func TestWebhookDeliveryLookupsListingAndRemoval(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				var ids []string
-				for _, d := range ds {
-					ids = append(ids, d.ID)
-				}
-				return ids
+				return deliveryIDs(ds)
 			}
-			if got := list("sub-a"); !equal(got, "a3", "a2", "a1") {
+			if got := list("sub-a"); !slices.Equal(got, []string{"a3", "a2", "a1"}) {
 				t.Fatalf("deliveries of sub-a: %v; want a3 a2 a1 (newest first)", got)
 			}
 			page, err := st.Read().ListWebhookDeliveries(ctx, store.WebhookDeliveryFilter{SubscriptionID: "sub-a", BeforeSeq: d.Seq, Limit: 5})
@@ -98,7 +95,7 @@ func TestWebhookDeliveryLookupsListingAndRemoval(t *testing.T) {
 			if _, err := st.Read().WebhookDelivery(ctx, "b1"); !core.IsCode(err, core.ENotFound) {
 				t.Fatalf("b1 after prune: %v; want not found", err)
 			}
-			if got := list("sub-b"); !equal(got, "b2") {
+			if got := list("sub-b"); !slices.Equal(got, []string{"b2"}) {
 				t.Fatalf("deliveries of sub-b after prune: %v; want b2", got)
 			}
 
@@ -117,18 +114,6 @@ func TestWebhookDeliveryLookupsListingAndRemoval(t *testing.T) {
 			}
 		})
 	}
-}
-
-func equal(got []string, want ...string) bool {
-	if len(got) != len(want) {
-		return false
-	}
-	for i := range got {
-		if got[i] != want[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // On PostgreSQL an outcome is recorded only while its delivery is leased

@@ -57,6 +57,11 @@ func claimIDs(t *testing.T, cl *store.WebhookClaimer) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return deliveryIDs(ds)
+}
+
+// deliveryIDs returns the deliveries' ids in order.
+func deliveryIDs(ds []store.WebhookDelivery) []string {
 	var ids []string
 	for _, d := range ds {
 		ids = append(ids, d.ID)
