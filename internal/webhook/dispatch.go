@@ -201,6 +201,9 @@ func newDispatcher(e *Engine) *dispatcher {
 		// bounds the whole exchange, and a second timer per request
 		// would cost every request for nothing.
 		ForceAttemptHTTP2: true,
+		// No "Accept-Encoding: gzip": the response matters for its first
+		// bytes, kept in the attempt log as the receiver sent them.
+		DisableCompression: true,
 	}
 	maxHeld := o.Workers + o.BatchSize
 	sendCtx, cancel := context.WithCancel(context.Background())
@@ -644,10 +647,13 @@ func (d *dispatcher) attempt(j job, t *attemptTimer) result {
 }
 
 func (d *dispatcher) post(ctx context.Context, j job, now time.Time) (status int, head, errText string, retryAfter time.Duration) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, j.sub.URL, bytes.NewReader(j.d.Body))
+	// The subscription's URL, parsed when it was compiled (an empty one
+	// parses for free).
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "", bytes.NewReader(j.d.Body))
 	if err != nil {
 		return 0, "", "cannot build request: " + describeError(err), 0
 	}
+	req.URL, req.Host = j.sub.url, j.sub.url.Host
 	req.Header = make(http.Header, 8)
 	setHeaders(req.Header, j.sub, j.d.ID, j.d.Action, j.d.Target, j.d.Body, now)
 	if j.sub.basicAuth != "" && req.Header.Get("Authorization") == "" {

@@ -144,6 +144,10 @@ type compiled struct {
 	filters map[string]Filters // by action name
 	key     []byte             // the HMAC key
 	host    string             // the endpoint, for per-endpoint limits
+	// url is the parsed URL without its user information, shared by the
+	// requests of every attempt (a RoundTripper does not modify its
+	// request): a URL parsed once, not once per attempt.
+	url *url.URL
 	// basicAuth is the Authorization header of a URL with user
 	// information ("https://user:pass@host/…"), as an HTTP client sends it.
 	basicAuth string
@@ -178,7 +182,11 @@ func compile(s Subscription, cat catalogue) (*compiled, error) {
 	if u.User != nil {
 		pass, _ := u.User.Password()
 		c.basicAuth = "Basic " + base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pass))
+		u.User = nil
 	}
+	// As http.NewRequest does: "host:" is host.
+	u.Host = strings.TrimSuffix(u.Host, ":")
+	c.url = u
 	for _, a := range s.Actions {
 		allowed, ok := known[a.Name]
 		if !ok {
