@@ -12,3 +12,10 @@ func (s *Store) ExecRaw(ctx context.Context, query string, args ...any) error {
 	_, err := s.write.ExecContext(ctx, query, args...)
 	return err
 }
+
+// ExecRaw runs one statement as written in c's transaction, for tests that
+// hold locks or change rows behind the store's back.
+func (c Conn) ExecRaw(ctx context.Context, query string, args ...any) error {
+	_, err := c.exec(ctx, query, args...)
+	return err
+}

@@ -278,16 +278,24 @@ func nonNil(skip []string) []string {
 }
 
 // scanClaimed reads claimed deliveries, room made for expect of them.
-func scanClaimed(rows *sql.Rows, owner string, leaseUntil time.Time, expect int) ([]WebhookDelivery, error) {
+// With firsts, each row has one more column, a seq, appended to it.
+func scanClaimed(rows *sql.Rows, owner string, leaseUntil time.Time, expect int, firsts ...*[]int64) ([]WebhookDelivery, error) {
 	defer rows.Close()
 	out := make([]WebhookDelivery, 0, expect)
 	var ordered int
-	var next, created int64
+	var next, created, first int64
 	for rows.Next() {
 		out = append(out, WebhookDelivery{}) // scanned in place: no copy of each
 		d := &out[len(out)-1]
-		if err := rows.Scan(&d.Seq, &d.ID, &d.SubscriptionID, &d.ChatID, &d.Action, &d.Target, &d.Body, &ordered, &d.Attempts, &d.ReplayBase, &next, &created); err != nil {
+		dest := []any{&d.Seq, &d.ID, &d.SubscriptionID, &d.ChatID, &d.Action, &d.Target, &d.Body, &ordered, &d.Attempts, &d.ReplayBase, &next, &created}
+		if len(firsts) > 0 {
+			dest = append(dest, &first)
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("store: scan claimed webhook delivery: %w", err)
+		}
+		if len(firsts) > 0 {
+			*firsts[0] = append(*firsts[0], first)
 		}
 		d.Ordered, d.NextAttemptAt, d.CreatedAt = ordered != 0, fromMicros(next), fromMicros(created)
 		d.Status, d.LeaseOwner, d.LeaseUntil = DeliveryInFlight, owner, leaseUntil
@@ -980,6 +988,78 @@ func (w *WebhookClaimer) ClaimSuccessors(ctx context.Context, owner string, now,
 		return cmp.Or(strings.Compare(a.SubscriptionID, b.SubscriptionID), strings.Compare(a.ChatID, b.ChatID), cmp.Compare(a.Seq, b.Seq))
 	})
 	return out, nil
+}
+
+// claimChatsPostgres leases, for each ordered chat given (subscription,
+// chat), up to a number of its pending deliveries from its first on, in
+// order and stopping before one leased already or waiting for a retry (a
+// chain has no gaps, and no delivery goes before its time). Each row
+// comes back with the seq of its chat's first pending delivery as the
+// statement saw it: a chat whose first one it did not lease (another node
+// leased it meanwhile) is not the caller's to send. Found by tuple id and
+// heap-only, as in claimPostgres.
+const claimChatsPostgres = `WITH c AS (
+	SELECT s.ctid, first_value(s.seq) OVER w AS first,
+		bool_or(s.lease_until > ? OR (s.next_attempt_at > ? AND s.next_attempt_at <> ` + waitingSQL + `)) OVER w AS blocked
+	FROM unnest(CAST(? AS text[]), CAST(? AS text[])) AS k(sub, chat)
+	CROSS JOIN LATERAL (SELECT p.ctid, p.seq, p.lease_until, p.next_attempt_at FROM webhook_deliveries p
+		WHERE p.subscription_id = k.sub AND p.chat_id = k.chat AND p.status = 'pending' AND p.ordered = 1 ORDER BY p.seq LIMIT ` + limitArg + `) AS s
+	WINDOW w AS (PARTITION BY k.sub, k.chat ORDER BY s.seq))
+UPDATE webhook_deliveries d SET lease_owner = ?, lease_until = ?
+FROM c WHERE d.ctid = c.ctid AND NOT c.blocked AND d.status = 'pending' AND d.lease_until <= ?
+RETURNING d.seq, d.id, d.subscription_id, d.chat_id, d.action, d.target, d.body, d.ordered, d.attempts, d.replay_base, d.next_attempt_at, d.created_at, c.first`
+
+// ClaimChats leases to owner, on PostgreSQL, the next deliveries of
+// ordered chats whose delivery in hand has just left the queue: for each
+// chat, up to perChat of its pending deliveries from its first on, so the
+// dispatcher sends them at once rather than after a promotion and a claim
+// (claimChatsPostgres). It returns the chains taken, each in chat order
+// and starting with its chat's first pending delivery, and the deliveries
+// leased that are not the caller's to send (their chat's first went to
+// another node meanwhile): give those back. On SQLite it takes nothing
+// (there the outcomes' transaction promotes the chats' next deliveries,
+// and the next claim takes them).
+func (w *WebhookClaimer) ClaimChats(ctx context.Context, owner string, now, leaseUntil time.Time, keys []OrderKey, perChat int) (chains [][]WebhookDelivery, stray []WebhookDelivery, err error) {
+	if w.s.engine != Postgres || len(keys) == 0 || perChat <= 0 {
+		return nil, nil, nil
+	}
+	subs, chats := make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		subs[i], chats[i] = k.SubscriptionID, k.ChatID
+	}
+	var rows []WebhookDelivery
+	var firsts []int64
+	err = w.claims.do(ctx, func(c Conn) error {
+		r, err := c.query(ctx, claimChatsPostgres, micros(now), micros(now), subs, chats, perChat, owner, micros(leaseUntil), micros(now))
+		if err != nil {
+			return fmt.Errorf("store: claim webhook chats: %w", err)
+		}
+		rows, err = scanClaimed(r, owner, leaseUntil, len(keys)*perChat, &firsts)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	first := make(map[int64]int64, len(rows)) // seq → its chat's first
+	for i, d := range rows {
+		first[d.Seq] = firsts[i]
+	}
+	slices.SortFunc(rows, func(a, b WebhookDelivery) int {
+		return cmp.Or(strings.Compare(a.SubscriptionID, b.SubscriptionID), strings.Compare(a.ChatID, b.ChatID), cmp.Compare(a.Seq, b.Seq))
+	})
+	for i := 0; i < len(rows); {
+		j := i + 1
+		for j < len(rows) && rows[j].SubscriptionID == rows[i].SubscriptionID && rows[j].ChatID == rows[i].ChatID {
+			j++
+		}
+		if rows[i].Seq == first[rows[i].Seq] {
+			chains = append(chains, rows[i:j:j])
+		} else {
+			stray = append(stray, rows[i:j]...)
+		}
+		i = j
+	}
+	return chains, stray, nil
 }
 
 // Finish records a batch of outcomes atomically (FinishWebhookAttempts)
