@@ -463,7 +463,7 @@ func TestOrderedChatRunsStopAtARetryAndResumeInOrder(t *testing.T) {
 			return http.StatusOK
 		})
 		sub := s.subscribe(t, plainSub(rc.URL))
-		const n = 40
+		n := webhook.ChainLength + 24
 		var chats []string
 		for _, name := range []string{"a", "b"} {
 			chatID, cust := s.chatWithCustomer(t, nil)

@@ -1,0 +1,4 @@
+package webhook
+
+// ChainLength is chainLength, for tests that need chats longer than a run.
+const ChainLength = chainLength
