@@ -1009,19 +1009,22 @@ UPDATE webhook_deliveries d SET lease_owner = ?, lease_until = ?
 FROM c WHERE d.ctid = c.ctid AND NOT c.blocked AND d.status = 'pending' AND d.lease_until <= ?
 RETURNING d.seq, d.id, d.subscription_id, d.chat_id, d.action, d.target, d.body, d.ordered, d.attempts, d.replay_base, d.next_attempt_at, d.created_at, c.first`
 
-// ClaimChats leases to owner, on PostgreSQL, the next deliveries of
-// ordered chats whose delivery in hand has just left the queue: for each
-// chat, up to perChat of its pending deliveries from its first on, so the
-// dispatcher sends them at once rather than after a promotion and a claim
-// (claimChatsPostgres). It returns the chains taken, each in chat order
-// and starting with its chat's first pending delivery, and the deliveries
-// leased that are not the caller's to send (their chat's first went to
-// another node meanwhile): give those back. On SQLite it takes nothing
-// (there the outcomes' transaction promotes the chats' next deliveries,
-// and the next claim takes them).
+// ClaimChats leases to owner the next deliveries of ordered chats whose
+// delivery in hand has just left the queue: for each chat, up to perChat
+// of its pending deliveries from its first on, stopping before one leased
+// already or waiting for its retry, so the dispatcher sends them at once
+// rather than after a promotion and a claim. It returns the chains taken,
+// each in chat order and starting with its chat's first pending delivery,
+// and, on PostgreSQL, the deliveries leased that are not the caller's to
+// send (their chat's first went to another node meanwhile,
+// claimChatsPostgres): give those back. On SQLite, one read per chat and
+// leases in memory, as for a claim.
 func (w *WebhookClaimer) ClaimChats(ctx context.Context, owner string, now, leaseUntil time.Time, keys []OrderKey, perChat int) (chains [][]WebhookDelivery, stray []WebhookDelivery, err error) {
-	if w.s.engine != Postgres || len(keys) == 0 || perChat <= 0 {
+	if len(keys) == 0 || perChat <= 0 {
 		return nil, nil, nil
+	}
+	if w.s.engine != Postgres {
+		return w.claimChatsSQLite(ctx, owner, now, leaseUntil, keys, perChat)
 	}
 	subs, chats := make([]string, len(keys)), make([]string, len(keys))
 	for i, k := range keys {
@@ -1062,20 +1065,50 @@ func (w *WebhookClaimer) ClaimChats(ctx context.Context, owner string, now, leas
 	return chains, stray, nil
 }
 
+func (w *WebhookClaimer) claimChatsSQLite(ctx context.Context, owner string, now, leaseUntil time.Time, keys []OrderKey, perChat int) (chains [][]WebhookDelivery, stray []WebhookDelivery, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	writer := Conn{q: w.s.write, stmts: w.s.writeStmts}
+	for _, k := range keys {
+		// claimSuccessorsSQLite after seq 0: from the chat's first on.
+		rows, err := writer.query(uninterrupted(ctx), claimSuccessorsSQLite, k.SubscriptionID, k.ChatID, 0, perChat)
+		if err != nil {
+			return nil, nil, fmt.Errorf("store: claim webhook chats: %w", err)
+		}
+		got, err := scanClaimed(rows, owner, leaseUntil, perChat)
+		if err != nil {
+			return nil, nil, err
+		}
+		n := 0
+		for _, d := range got {
+			if until, ok := w.leases[d.Seq]; ok && now.Before(until) {
+				break // held already: the chain stops before it
+			}
+			if d.NextAttemptAt.After(now) && micros(d.NextAttemptAt) != waitingAt {
+				break // waits for its retry
+			}
+			n++
+		}
+		if n == 0 {
+			continue
+		}
+		for _, d := range got[:n] {
+			w.leases[d.Seq] = leaseUntil
+		}
+		chains = append(chains, got[:n:n])
+	}
+	return chains, nil, nil
+}
+
 // Finish records a batch of outcomes atomically (FinishWebhookAttempts)
 // and returns how many were recorded: on PostgreSQL one statement on the
-// outcome session, on SQLite one transaction which also promotes the
-// successors of the given ordered chats (on PostgreSQL that is a Promote
-// of its own, after the outcomes are committed).
-func (w *WebhookClaimer) Finish(ctx context.Context, os []WebhookOutcome, promote []OrderKey, at time.Time) (int, error) {
+// outcome session, on SQLite one transaction.
+func (w *WebhookClaimer) Finish(ctx context.Context, os []WebhookOutcome) (int, error) {
 	var n int
 	if w.s.engine != Postgres {
 		return n, w.s.Tx(uninterrupted(ctx), func(c Conn) error {
 			var err error
-			if n, err = c.FinishWebhookAttempts(ctx, os); err != nil {
-				return err
-			}
-			_, err = c.promoteWebhookSuccessors(ctx, promote, at)
+			n, err = c.FinishWebhookAttempts(ctx, os)
 			return err
 		})
 	}

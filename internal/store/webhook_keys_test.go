@@ -81,7 +81,7 @@ func TestWebhookDeliveryLookupsListingAndRemoval(t *testing.T) {
 			}
 			old := delivered(b1)
 			old.Attempt.StartedAt = now.Add(-48 * time.Hour)
-			if n, err := cl.Finish(ctx, []store.WebhookOutcome{old}, nil, now); err != nil || n != 1 {
+			if n, err := cl.Finish(ctx, []store.WebhookOutcome{old}); err != nil || n != 1 {
 				t.Fatalf("finish b1: %d %v", n, err)
 			}
 			var pruned int64

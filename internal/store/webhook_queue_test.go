@@ -116,7 +116,7 @@ func TestOrderedDeliveryWaitsUntilTheEarlierOneLeaves(t *testing.T) {
 			t.Fatalf("first reads as %s, leased in memory %v; want pending and leased by the claimer", first.Status, cl.Leased(first.Seq))
 		}
 		key := []store.OrderKey{{SubscriptionID: "sub", ChatID: "chat-1"}}
-		if n, err := cl.Finish(ctx, []store.WebhookOutcome{delivered(claimed)}, key, time.Now()); err != nil || n != 1 {
+		if n, err := cl.Finish(ctx, []store.WebhookOutcome{delivered(claimed)}); err != nil || n != 1 {
 			t.Fatalf("finish: %d %v", n, err)
 		}
 		if busy, err := cl.Promote(ctx, key, time.Now()); err != nil || len(busy) != 0 {
@@ -143,7 +143,7 @@ func TestSweepReleasesADeliveryLeftWaiting(t *testing.T) {
 		if got := claimIDs(t, cl); len(got) != 1 || got[0] != "b1" {
 			t.Fatalf("claim of chat-2: %v; want b1", got)
 		}
-		if n, err := cl.Finish(ctx, []store.WebhookOutcome{delivered(first)}, nil, time.Now()); err != nil || n != 1 {
+		if n, err := cl.Finish(ctx, []store.WebhookOutcome{delivered(first)}); err != nil || n != 1 {
 			t.Fatalf("finish: %d %v", n, err)
 		}
 		if got := claimIDs(t, cl); len(got) != 0 {
@@ -186,7 +186,7 @@ func TestPromotionWaitsForAnEnqueueUnderWay(t *testing.T) {
 	}()
 	<-inserted
 	key := []store.OrderKey{{SubscriptionID: "sub", ChatID: "chat-1"}}
-	if n, err := cl.Finish(ctx, []store.WebhookOutcome{delivered(first)}, key, time.Now()); err != nil || n != 1 {
+	if n, err := cl.Finish(ctx, []store.WebhookOutcome{delivered(first)}); err != nil || n != 1 {
 		t.Fatalf("finish: %d %v", n, err)
 	}
 	busy, err := cl.Promote(ctx, key, time.Now())
@@ -299,7 +299,7 @@ func TestAttemptLogKeepsAwkwardResponses(t *testing.T) {
 	head := "line\nbreak \"quoted\" back\\slash \t tab \x01 ctl é ✓ </script>"
 	o := delivered(first)
 	o.Attempt.ResponseHead, o.Attempt.Error = head, "HTTP 500: \"bad\"\r\n"
-	if n, err := cl.Finish(ctx, []store.WebhookOutcome{o}, nil, time.Now()); err != nil || n != 1 {
+	if n, err := cl.Finish(ctx, []store.WebhookOutcome{o}); err != nil || n != 1 {
 		t.Fatalf("finish: %d %v", n, err)
 	}
 	as, err := st.Read().WebhookAttempts(ctx, "first")
@@ -382,106 +382,104 @@ func TestReleasedDeliveryIsClaimedAgainBehindABacklog(t *testing.T) {
 
 // ClaimChats continues ordered chats from their first pending delivery:
 // a chain in order, up to the number asked for, never past a delivery
-// leased already or one waiting for its retry, and nothing of a chat
-// whose first delivery another node leased while the claim ran (what it
-// leased of that chat comes back to give back, not to send).
+// leased already or one waiting for its retry, and (PostgreSQL) nothing
+// of a chat whose first delivery another node leased while the claim ran
+// (what it leased of that chat comes back to give back, not to send).
 func TestClaimChatsContinuesAChatFromItsFirstDelivery(t *testing.T) {
-	for _, e := range storetest.Engines() {
-		if e.Name != "postgres" {
-			continue // SQLite promotes in the outcomes' transaction instead
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		ordered(t, st)
+		enqueueChat(t, st, "chat-1", "a1", "a2", "a3", "a4")
+		enqueueChat(t, st, "chat-2", "b1", "b2")
+		enqueueChat(t, st, "chat-3", "c1", "c2")
+		cl := st.WebhookClaimer()
+		t.Cleanup(cl.Close)
+		now := time.Now()
+		heads, err := cl.Claim(ctx, "node-1", now, now.Add(time.Minute), 10, nil)
+		if err != nil || len(heads) != 3 {
+			t.Fatalf("claim: %v %v; want the three chats' first deliveries", deliveryIDs(heads), err)
 		}
-		t.Run(e.Name, func(t *testing.T) {
-			st, _ := e.Open(t)
-			ctx := context.Background()
-			ordered(t, st)
-			enqueueChat(t, st, "chat-1", "a1", "a2", "a3", "a4")
-			enqueueChat(t, st, "chat-2", "b1", "b2")
-			enqueueChat(t, st, "chat-3", "c1", "c2")
-			cl := st.WebhookClaimer()
-			t.Cleanup(cl.Close)
-			now := time.Now()
-			heads, err := cl.Claim(ctx, "node-1", now, now.Add(time.Minute), 10, nil)
-			if err != nil || len(heads) != 3 {
-				t.Fatalf("claim: %v %v; want the three chats' first deliveries", deliveryIDs(heads), err)
+		var outcomes []store.WebhookOutcome
+		for _, h := range heads {
+			o := delivered(h)
+			if h.ChatID == "chat-3" { // c1 waits for its retry
+				o.Status, o.NextAttemptAt = store.DeliveryPending, now.Add(time.Hour)
 			}
-			var outcomes []store.WebhookOutcome
-			for _, h := range heads {
-				o := delivered(h)
-				if h.ChatID == "chat-3" { // c1 waits for its retry
-					o.Status, o.NextAttemptAt = store.DeliveryPending, now.Add(time.Hour)
-				}
-				outcomes = append(outcomes, o)
-			}
-			if n, err := cl.Finish(ctx, outcomes, nil, now); err != nil || n != 3 {
-				t.Fatalf("finish: %d %v", n, err)
-			}
-			keys := []store.OrderKey{{SubscriptionID: "sub", ChatID: "chat-1"}, {SubscriptionID: "sub", ChatID: "chat-2"}, {SubscriptionID: "sub", ChatID: "chat-3"}}
-			chains, stray, err := cl.ClaimChats(ctx, "node-1", now, now.Add(time.Minute), keys, 2)
-			if err != nil || len(stray) != 0 {
-				t.Fatalf("claim chats: stray %v, %v", deliveryIDs(stray), err)
-			}
-			var got []string
-			for _, c := range chains {
-				got = append(got, strings.Join(deliveryIDs(c), " "))
-			}
-			if want := []string{"a2 a3", "b2"}; !slices.Equal(got, want) {
-				t.Fatalf("chains %q; want %q (chat-3's first waits for its retry)", got, want)
-			}
-			// a2 is in hand: chat-1 has nothing more to give now.
-			if chains, stray, err = cl.ClaimChats(ctx, "node-1", now, now.Add(time.Minute), keys[:1], 2); err != nil || len(chains)+len(stray) != 0 {
-				t.Fatalf("claim chat-1 again: %d chains, stray %v, %v; want nothing (its first is leased)", len(chains), deliveryIDs(stray), err)
-			}
+			outcomes = append(outcomes, o)
+		}
+		if n, err := cl.Finish(ctx, outcomes); err != nil || n != 3 {
+			t.Fatalf("finish: %d %v", n, err)
+		}
+		cl.Forget([]int64{heads[0].Seq, heads[1].Seq, heads[2].Seq}) // as the dispatcher does once outcomes are recorded
+		keys := []store.OrderKey{{SubscriptionID: "sub", ChatID: "chat-1"}, {SubscriptionID: "sub", ChatID: "chat-2"}, {SubscriptionID: "sub", ChatID: "chat-3"}}
+		chains, stray, err := cl.ClaimChats(ctx, "node-1", now, now.Add(time.Minute), keys, 2)
+		if err != nil || len(stray) != 0 {
+			t.Fatalf("claim chats: stray %v, %v", deliveryIDs(stray), err)
+		}
+		var got []string
+		for _, c := range chains {
+			got = append(got, strings.Join(deliveryIDs(c), " "))
+		}
+		if want := []string{"a2 a3", "b2"}; !slices.Equal(got, want) {
+			t.Fatalf("chains %q; want %q (chat-3's first waits for its retry)", got, want)
+		}
+		// a2 is in hand: chat-1 has nothing more to give now.
+		if chains, stray, err = cl.ClaimChats(ctx, "node-1", now, now.Add(time.Minute), keys[:1], 2); err != nil || len(chains)+len(stray) != 0 {
+			t.Fatalf("claim chat-1 again: %d chains, stray %v, %v; want nothing (its first is leased)", len(chains), deliveryIDs(stray), err)
+		}
+		if st.Engine() != store.Postgres {
+			return // one dispatcher per SQLite database
+		}
 
-			// Another node leases d1 while the claim waits for its row.
-			enqueueChat(t, st, "chat-4", "d1", "d2", "d3")
-			d1, err := st.Read().WebhookDelivery(ctx, "d1")
-			if err != nil {
-				t.Fatal(err)
-			}
-			now = time.Now() // d1 is due
-			locked, release := make(chan struct{}), make(chan struct{})
-			var releaseOnce sync.Once
-			free := func() { releaseOnce.Do(func() { close(release) }) }
-			defer free() // a failed test must not leave the row locked
-			other := make(chan error, 1)
-			go func() {
-				other <- st.Tx(ctx, func(c store.Conn) error {
-					if err := c.ExecRaw(ctx, "SELECT seq FROM webhook_deliveries WHERE seq = ? FOR UPDATE", d1.Seq); err != nil {
-						close(locked)
-						return err
-					}
+		// Another node leases d1 while the claim waits for its row.
+		enqueueChat(t, st, "chat-4", "d1", "d2", "d3")
+		d1, err := st.Read().WebhookDelivery(ctx, "d1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		now = time.Now() // d1 is due
+		locked, release := make(chan struct{}), make(chan struct{})
+		var releaseOnce sync.Once
+		free := func() { releaseOnce.Do(func() { close(release) }) }
+		defer free() // a failed test must not leave the row locked
+		other := make(chan error, 1)
+		go func() {
+			other <- st.Tx(ctx, func(c store.Conn) error {
+				if err := c.ExecRaw(ctx, "SELECT seq FROM webhook_deliveries WHERE seq = ? FOR UPDATE", d1.Seq); err != nil {
 					close(locked)
-					<-release
-					return c.ExecRaw(ctx, "UPDATE webhook_deliveries SET lease_owner = 'node-2', lease_until = ? WHERE seq = ?", now.Add(time.Minute).UnixMicro(), d1.Seq)
-				})
-			}()
-			<-locked
-			type claimed struct {
-				chains [][]store.WebhookDelivery
-				stray  []store.WebhookDelivery
-				err    error
-			}
-			done := make(chan claimed, 1)
-			go func() {
-				c, s, err := cl.ClaimChats(ctx, "node-1", now, now.Add(time.Minute), []store.OrderKey{{SubscriptionID: "sub", ChatID: "chat-4"}}, 5)
-				done <- claimed{c, s, err}
-			}()
-			select {
-			case r := <-done:
-				t.Fatalf("the claim did not wait for the locked row: %d chains, stray %v, %v", len(r.chains), deliveryIDs(r.stray), r.err)
-			case <-time.After(200 * time.Millisecond):
-			}
-			free()
-			if err := <-other; err != nil {
-				t.Fatal(err)
-			}
-			r := <-done
-			if r.err != nil || len(r.chains) != 0 || strings.Join(deliveryIDs(r.stray), " ") != "d2 d3" {
-				t.Fatalf("claim of chat-4: %d chains, stray %v, %v; want no chain and d2 d3 to give back", len(r.chains), deliveryIDs(r.stray), r.err)
-			}
-			if d1, _ = st.Read().WebhookDelivery(ctx, "d1"); d1.LeaseOwner != "node-2" {
-				t.Fatalf("d1 is leased to %q; want node-2", d1.LeaseOwner)
-			}
-		})
-	}
+					return err
+				}
+				close(locked)
+				<-release
+				return c.ExecRaw(ctx, "UPDATE webhook_deliveries SET lease_owner = 'node-2', lease_until = ? WHERE seq = ?", now.Add(time.Minute).UnixMicro(), d1.Seq)
+			})
+		}()
+		<-locked
+		type claimed struct {
+			chains [][]store.WebhookDelivery
+			stray  []store.WebhookDelivery
+			err    error
+		}
+		done := make(chan claimed, 1)
+		go func() {
+			c, s, err := cl.ClaimChats(ctx, "node-1", now, now.Add(time.Minute), []store.OrderKey{{SubscriptionID: "sub", ChatID: "chat-4"}}, 5)
+			done <- claimed{c, s, err}
+		}()
+		select {
+		case r := <-done:
+			t.Fatalf("the claim did not wait for the locked row: %d chains, stray %v, %v", len(r.chains), deliveryIDs(r.stray), r.err)
+		case <-time.After(200 * time.Millisecond):
+		}
+		free()
+		if err := <-other; err != nil {
+			t.Fatal(err)
+		}
+		r := <-done
+		if r.err != nil || len(r.chains) != 0 || strings.Join(deliveryIDs(r.stray), " ") != "d2 d3" {
+			t.Fatalf("claim of chat-4: %d chains, stray %v, %v; want no chain and d2 d3 to give back", len(r.chains), deliveryIDs(r.stray), r.err)
+		}
+		if d1, _ = st.Read().WebhookDelivery(ctx, "d1"); d1.LeaseOwner != "node-2" {
+			t.Fatalf("d1 is leased to %q; want node-2", d1.LeaseOwner)
+		}
+	})
 }

@@ -518,7 +518,7 @@ func (d *dispatcher) takeAll(ctx context.Context, fresh []store.WebhookDelivery,
 }
 
 // continueChats takes the next deliveries of ordered chats whose delivery
-// in hand has just left the queue (on PostgreSQL: ClaimChats), so a busy
+// in hand has just left the queue (ClaimChats), so a busy
 // chat goes on at once instead of through a promotion, a claim of its
 // next delivery and a claim of the ones after it. It returns the chats it
 // did not continue (to promote) and the results of deliveries to give
@@ -969,11 +969,7 @@ func (d *dispatcher) flush(batch []result) []result {
 		if simple {
 			for done < len(outcomes) {
 				end := min(done+chunk, len(outcomes))
-				var promote []store.OrderKey
-				if end == len(outcomes) {
-					promote = left // after every outcome that frees them
-				}
-				recorded, err := d.claimer.Finish(ctx, outcomes[done:end], promote, now)
+				recorded, err := d.claimer.Finish(ctx, outcomes[done:end])
 				if err != nil {
 					return err
 				}
@@ -1076,20 +1072,11 @@ func (d *dispatcher) flush(batch []result) []result {
 			seqs[i] = r.d.Seq
 		}
 		d.claimer.Forget(seqs) // SQLite's in-memory leases
-		if !simple || d.e.store.Engine() == store.Postgres {
-			// SQLite's simple flush promoted them in its transaction.
-			if d.e.store.Engine() == store.Postgres {
-				// The claim loop takes their next deliveries (and
-				// hands back those it cannot for promotion).
-				d.mu.Lock()
-				d.cont = append(d.cont, left...)
-				d.mu.Unlock()
-			} else {
-				for _, k := range left {
-					d.promote[k] = true
-				}
-			}
-		}
+		// The claim loop takes the next deliveries of the chats that
+		// left (and hands back those it cannot, for promotion).
+		d.mu.Lock()
+		d.cont = append(d.cont, left...)
+		d.mu.Unlock()
 		d.promoteWaiting()
 		for _, id := range disabled {
 			d.e.metrics.disabled.Inc()
