@@ -959,11 +959,16 @@ func (d *dispatcher) flush(batch []result) []result {
 	var disabled []string
 	var lost, done int // done: outcomes recorded by earlier tries (chunked)
 	chunk := len(outcomes)
-	if simple && d.e.store.Engine() != store.Postgres {
-		// SQLite: in transactions of a claim batch each, so the one
-		// writer is never held long, over neighbouring rows.
+	if simple {
+		// In table order: rows of the batch that share a page are
+		// updated one after the other (the runs of ordered chats
+		// interleave).
 		slices.SortFunc(outcomes, func(a, b store.WebhookOutcome) int { return cmp.Compare(a.Seq, b.Seq) })
-		chunk = o.BatchSize
+		if d.e.store.Engine() != store.Postgres {
+			// SQLite: in transactions of a claim batch each, so the
+			// one writer is never held long.
+			chunk = o.BatchSize
+		}
 	}
 	record := func(ctx context.Context) error {
 		if simple {
