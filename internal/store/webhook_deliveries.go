@@ -331,7 +331,11 @@ type attemptLine struct {
 // logLine is the attempt as a line of attempt_log: the JSON of
 // attemptLine, written by hand (one per delivery on the hot path).
 func (a WebhookAttempt) logLine() string {
-	b := make([]byte, 0, 128+len(a.Error)+len(a.ResponseHead))
+	return string(a.appendLogLine(make([]byte, 0, 128+len(a.Error)+len(a.ResponseHead))))
+}
+
+// appendLogLine appends logLine's text to b.
+func (a WebhookAttempt) appendLogLine(b []byte) []byte {
 	b = append(b, `{"n":`...)
 	b = strconv.AppendInt(b, int64(a.N), 10)
 	b = append(b, `,"started_at":`...)
@@ -346,9 +350,13 @@ func (a WebhookAttempt) logLine() string {
 	b = jsontext.AppendString(b, a.ResponseHead)
 	b = append(b, `,"node":`...)
 	b = jsontext.AppendString(b, a.Node)
-	b = append(b, "}\n"...)
-	return string(b)
+	return append(b, "}\n"...)
 }
+
+// logLineSep separates the attempt lines of a batch of outcomes sent as
+// one text (FinishWebhookAttempts): a control character, which a line's
+// JSON strings always escape.
+const logLineSep = '\x1e'
 
 // WebhookOutcome is what an attempt decided for its delivery.
 type WebhookOutcome struct {
@@ -633,18 +641,25 @@ func (c Conn) FinishWebhookAttempts(ctx context.Context, os []WebhookOutcome) (i
 	n := len(os)
 	var (
 		seqs, ns, codes, nexts, ats = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-		statuses, errs, lines       = make([]string, n), make([]string, n), make([]string, n)
+		statuses, errs              = make([]string, n), make([]string, n)
+		// The attempt lines as one text, split by the statement: one
+		// buffer rather than a string per outcome, in the encoding too.
+		lines = make([]byte, 0, n*(160+len(owner)))
 	)
 	for i, o := range os {
 		a := o.Attempt
 		seqs[i], ns[i], codes[i], nexts[i], ats[i] = o.Seq, int64(a.N), int64(a.StatusCode), micros(o.NextAttemptAt), micros(a.StartedAt.Add(a.Latency))
-		statuses[i], errs[i], lines[i] = o.Status, a.Error, a.logLine()
+		statuses[i], errs[i] = o.Status, a.Error
+		if i > 0 {
+			lines = append(lines, logLineSep)
+		}
+		lines = a.appendLogLine(lines)
 	}
 	res, err := c.exec(ctx, `UPDATE webhook_deliveries d SET status = u.status, attempts = u.n, next_attempt_at = u.next_at, lease_owner = '', lease_until = 0,
 			updated_at = u.at, delivered_at = CASE WHEN u.status = 'delivered' THEN u.at ELSE 0 END, last_status_code = u.code, last_error = u.err,
 			attempt_log = d.attempt_log || u.line
 		FROM unnest(CAST(? AS bigint[]), CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS bigint[]),
-			CAST(? AS bigint[]), CAST(? AS text[]), CAST(? AS text[]))
+			CAST(? AS bigint[]), CAST(? AS text[]), string_to_array(CAST(? AS text), chr(30)))
 			AS u(seq, status, n, next_at, at, code, err, line)
 		WHERE d.seq = u.seq AND d.status = 'pending' AND d.lease_owner = ? AND d.attempts = u.n - 1`,
 		seqs, statuses, ns, nexts, ats, codes, errs, lines, owner)

@@ -293,19 +293,39 @@ func TestOnlyOneSQLiteDispatcherPerDatabase(t *testing.T) {
 
 // The attempt log survives any bytes a receiver answers with.
 func TestAttemptLogKeepsAwkwardResponses(t *testing.T) {
-	st, _ := storetest.OpenSQLite(t)
-	ctx := context.Background()
-	cl, first := claimOne(t, st, "first")
-	head := "line\nbreak \"quoted\" back\\slash \t tab \x01 ctl é ✓ </script>"
-	o := delivered(first)
-	o.Attempt.ResponseHead, o.Attempt.Error = head, "HTTP 500: \"bad\"\r\n"
-	if n, err := cl.Finish(ctx, []store.WebhookOutcome{o}); err != nil || n != 1 {
-		t.Fatalf("finish: %d %v", n, err)
-	}
-	as, err := st.Read().WebhookAttempts(ctx, "first")
-	if err != nil || len(as) != 1 || as[0].ResponseHead != head || as[0].Error != o.Attempt.Error {
-		t.Fatalf("attempts: %+v %v", as, err)
-	}
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		ordered(t, st)
+		enqueueChat(t, st, "chat-1", "first")
+		enqueueChat(t, st, "chat-2", "second")
+		cl := st.WebhookClaimer()
+		t.Cleanup(cl.Close)
+		ds, err := cl.Claim(ctx, "node-1", time.Now(), time.Now().Add(time.Minute), 10, nil)
+		if err != nil || len(ds) != 2 {
+			t.Fatalf("claim: %v %v", deliveryIDs(ds), err)
+		}
+		// One batch: on PostgreSQL its attempt lines travel as one text,
+		// split on a control character that a line never holds raw.
+		heads := map[string]string{
+			"first":  "line\nbreak \"quoted\" back\\slash \t tab \x01 ctl \x1e rs é ✓ </script>",
+			"second": "\x1e\x1e",
+		}
+		var batch []store.WebhookOutcome
+		for _, d := range ds {
+			o := delivered(d)
+			o.Attempt.ResponseHead, o.Attempt.Error = heads[d.ID], "HTTP 500: \"bad\"\r\n\x1e"
+			batch = append(batch, o)
+		}
+		if n, err := cl.Finish(ctx, batch); err != nil || n != 2 {
+			t.Fatalf("finish: %d %v", n, err)
+		}
+		for id, head := range heads {
+			as, err := st.Read().WebhookAttempts(ctx, id)
+			if err != nil || len(as) != 1 || as[0].ResponseHead != head || as[0].Error != batch[0].Attempt.Error {
+				t.Fatalf("attempts of %s: %+v %v", id, as, err)
+			}
+		}
+	})
 }
 
 // A delivery given back unsent after later ones were claimed is claimed
