@@ -267,7 +267,7 @@ func (c Conn) claimPostgres(ctx context.Context, owner string, from int64, now, 
 	if err != nil {
 		return nil, fmt.Errorf("store: claim webhook deliveries: %w", err)
 	}
-	return scanClaimed(rows, owner, leaseUntil, limit)
+	return scanClaimed(rows, owner, leaseUntil, limit, nil)
 }
 
 func nonNil(skip []string) []string {
@@ -278,8 +278,9 @@ func nonNil(skip []string) []string {
 }
 
 // scanClaimed reads claimed deliveries, room made for expect of them.
-// With firsts, each row has one more column, a seq, appended to it.
-func scanClaimed(rows *sql.Rows, owner string, leaseUntil time.Time, expect int, firsts ...*[]int64) ([]WebhookDelivery, error) {
+// With firsts (non-nil), each row has one more column, a seq, appended to
+// it.
+func scanClaimed(rows *sql.Rows, owner string, leaseUntil time.Time, expect int, firsts *[]int64) ([]WebhookDelivery, error) {
 	defer rows.Close()
 	out := make([]WebhookDelivery, 0, expect)
 	var ordered int
@@ -288,14 +289,14 @@ func scanClaimed(rows *sql.Rows, owner string, leaseUntil time.Time, expect int,
 		out = append(out, WebhookDelivery{}) // scanned in place: no copy of each
 		d := &out[len(out)-1]
 		dest := []any{&d.Seq, &d.ID, &d.SubscriptionID, &d.ChatID, &d.Action, &d.Target, &d.Body, &ordered, &d.Attempts, &d.ReplayBase, &next, &created}
-		if len(firsts) > 0 {
+		if firsts != nil {
 			dest = append(dest, &first)
 		}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("store: scan claimed webhook delivery: %w", err)
 		}
-		if len(firsts) > 0 {
-			*firsts[0] = append(*firsts[0], first)
+		if firsts != nil {
+			*firsts = append(*firsts, first)
 		}
 		d.Ordered, d.NextAttemptAt, d.CreatedAt = ordered != 0, fromMicros(next), fromMicros(created)
 		d.Status, d.LeaseOwner, d.LeaseUntil = DeliveryInFlight, owner, leaseUntil
@@ -805,7 +806,7 @@ func (w *WebhookClaimer) claimSQLite(ctx context.Context, owner string, now, lea
 	if err != nil {
 		return nil, fmt.Errorf("store: claim webhook deliveries: %w", err)
 	}
-	out, err := scanClaimed(rows, owner, leaseUntil, limit)
+	out, err := scanClaimed(rows, owner, leaseUntil, limit, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -970,7 +971,7 @@ func (w *WebhookClaimer) ClaimSuccessors(ctx context.Context, owner string, now,
 			if err != nil {
 				return nil, fmt.Errorf("store: claim webhook successors: %w", err)
 			}
-			got, err := scanClaimed(rows, owner, leaseUntil, perChat)
+			got, err := scanClaimed(rows, owner, leaseUntil, perChat, nil)
 			if err != nil {
 				return nil, err
 			}
@@ -993,7 +994,7 @@ func (w *WebhookClaimer) ClaimSuccessors(ctx context.Context, owner string, now,
 		if err != nil {
 			return fmt.Errorf("store: claim webhook successors: %w", err)
 		}
-		out, err = scanClaimed(rows, owner, leaseUntil, len(heads)*perChat)
+		out, err = scanClaimed(rows, owner, leaseUntil, len(heads)*perChat, nil)
 		return err
 	})
 	if err != nil {
@@ -1090,7 +1091,7 @@ func (w *WebhookClaimer) claimChatsSQLite(ctx context.Context, owner string, now
 		if err != nil {
 			return nil, nil, fmt.Errorf("store: claim webhook chats: %w", err)
 		}
-		got, err := scanClaimed(rows, owner, leaseUntil, perChat)
+		got, err := scanClaimed(rows, owner, leaseUntil, perChat, nil)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -449,7 +449,7 @@ func (d *dispatcher) claim(n int) (int, error) {
 			d.e.log.Warn("webhook: claiming the next deliveries of ordered chats failed", "err", err)
 		}
 		var back []result
-		chains, back = d.holdChains(next)
+		chains, back = d.holdChains(next, nil)
 		d.results.put(back...)
 	}
 	d.results.put(d.takeAll(ctx, fresh, chains)...)
@@ -477,10 +477,13 @@ func (d *dispatcher) hold(rows []store.WebhookDelivery) (fresh []store.WebhookDe
 // groups them by chat, in order. A chain stops before a delivery a copy of
 // which is still in hand (one given back whose flush has not let go of it
 // yet, or whose lease ran out; that flush gives this claim of it back);
-// what follows it is returned to give back.
-func (d *dispatcher) holdChains(next []store.WebhookDelivery) (chains map[store.OrderKey][]store.WebhookDelivery, back []result) {
+// what follows it is returned to give back, as is everything of the chats
+// in cut (chains not to send at all).
+func (d *dispatcher) holdChains(next []store.WebhookDelivery, cut map[store.OrderKey]bool) (chains map[store.OrderKey][]store.WebhookDelivery, back []result) {
 	chains = map[store.OrderKey][]store.WebhookDelivery{}
-	cut := map[store.OrderKey]bool{}
+	if cut == nil {
+		cut = map[store.OrderKey]bool{}
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, s := range next {
@@ -547,16 +550,20 @@ func (d *dispatcher) continueChats(keys []store.OrderKey) (rest []store.OrderKey
 	for _, h := range fresh {
 		taken[store.OrderKey{SubscriptionID: h.SubscriptionID, ChatID: h.ChatID}] = true
 	}
-	var next []store.WebhookDelivery
+	// Given back: what was taken of a chat whose first went to another
+	// node, and the rest of a chain whose first is in hand already.
+	notSent := map[store.OrderKey]bool{}
+	next := stray
 	for _, c := range chains {
-		if taken[store.OrderKey{SubscriptionID: c[0].SubscriptionID, ChatID: c[0].ChatID}] {
-			next = append(next, c[1:]...)
-		} else {
-			stray = append(stray, c[1:]...) // its first is in hand already
+		if k := (store.OrderKey{SubscriptionID: c[0].SubscriptionID, ChatID: c[0].ChatID}); !taken[k] {
+			notSent[k] = true
 		}
+		next = append(next, c[1:]...)
 	}
-	byChat, back := d.holdChains(next)
-	back = append(back, d.releaseStray(stray)...)
+	for _, s := range stray {
+		notSent[store.OrderKey{SubscriptionID: s.SubscriptionID, ChatID: s.ChatID}] = true
+	}
+	byChat, back := d.holdChains(next, notSent)
 	back = append(back, d.takeAll(ctx, fresh, byChat)...)
 	for _, k := range keys {
 		if !taken[k] {
@@ -564,26 +571,6 @@ func (d *dispatcher) continueChats(keys []store.OrderKey) (rest []store.OrderKey
 		}
 	}
 	return rest, back
-}
-
-// releaseStray marks deliveries leased but not to be sent as in hand and
-// returns their results: given back unsent.
-func (d *dispatcher) releaseStray(stray []store.WebhookDelivery) []result {
-	if len(stray) == 0 {
-		return nil
-	}
-	out := make([]result, 0, len(stray))
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, s := range stray {
-		if d.held[s.ID] {
-			d.reclaimed[s.ID], d.rechained[s.ID] = s, true
-			continue
-		}
-		d.held[s.ID] = true
-		out = append(out, result{kind: released, d: s})
-	}
-	return out
 }
 
 // chainGoesOn reports whether the delivery chained behind j is sent now:

@@ -178,7 +178,7 @@ func compile(s Subscription, cat catalogue) (*compiled, error) {
 		return nil, core.Errorf(core.EInvalid, "at most %d actions are allowed", MaxActions)
 	}
 	known := cat[s.Scheme]
-	c := &compiled{Subscription: s, filters: map[string]Filters{}, key: key, host: u.Host}
+	c := &compiled{Subscription: s, filters: map[string]Filters{}, key: key}
 	if u.User != nil {
 		pass, _ := u.User.Password()
 		c.basicAuth = "Basic " + base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pass))
@@ -186,7 +186,7 @@ func compile(s Subscription, cat catalogue) (*compiled, error) {
 	}
 	// As http.NewRequest does: "host:" is host.
 	u.Host = strings.TrimSuffix(u.Host, ":")
-	c.url = u
+	c.url, c.host = u, u.Host
 	for _, a := range s.Actions {
 		allowed, ok := known[a.Name]
 		if !ok {
