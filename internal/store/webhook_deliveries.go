@@ -965,23 +965,12 @@ func (w *WebhookClaimer) ClaimSuccessors(ctx context.Context, owner string, now,
 	if w.s.engine != Postgres {
 		w.mu.Lock()
 		defer w.mu.Unlock()
-		writer := Conn{q: w.s.write, stmts: w.s.writeStmts}
 		for _, h := range heads {
-			rows, err := writer.query(uninterrupted(ctx), claimSuccessorsSQLite, h.SubscriptionID, h.ChatID, h.Seq, perChat)
+			got, err := w.leaseChatSQLite(ctx, owner, now, leaseUntil, OrderKey{SubscriptionID: h.SubscriptionID, ChatID: h.ChatID}, h.Seq, perChat)
 			if err != nil {
 				return nil, fmt.Errorf("store: claim webhook successors: %w", err)
 			}
-			got, err := scanClaimed(rows, owner, leaseUntil, perChat, nil)
-			if err != nil {
-				return nil, err
-			}
-			for _, d := range got {
-				if until, ok := w.leases[d.Seq]; ok && now.Before(until) {
-					break // held already: the chain stops before it
-				}
-				w.leases[d.Seq] = leaseUntil
-				out = append(out, d)
-			}
+			out = append(out, got...)
 		}
 		return out, nil
 	}
@@ -1084,36 +1073,43 @@ func (w *WebhookClaimer) ClaimChats(ctx context.Context, owner string, now, leas
 func (w *WebhookClaimer) claimChatsSQLite(ctx context.Context, owner string, now, leaseUntil time.Time, keys []OrderKey, perChat int) (chains [][]WebhookDelivery, stray []WebhookDelivery, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	writer := Conn{q: w.s.write, stmts: w.s.writeStmts}
 	for _, k := range keys {
-		// claimSuccessorsSQLite after seq 0: from the chat's first on.
-		rows, err := writer.query(uninterrupted(ctx), claimSuccessorsSQLite, k.SubscriptionID, k.ChatID, 0, perChat)
+		got, err := w.leaseChatSQLite(ctx, owner, now, leaseUntil, k, 0, perChat) // from the chat's first on
 		if err != nil {
 			return nil, nil, fmt.Errorf("store: claim webhook chats: %w", err)
 		}
-		got, err := scanClaimed(rows, owner, leaseUntil, perChat, nil)
-		if err != nil {
-			return nil, nil, err
+		if len(got) > 0 {
+			chains = append(chains, got)
 		}
-		n := 0
-		for _, d := range got {
-			if until, ok := w.leases[d.Seq]; ok && now.Before(until) {
-				break // held already: the chain stops before it
-			}
-			if d.NextAttemptAt.After(now) && micros(d.NextAttemptAt) != waitingAt {
-				break // waits for its retry
-			}
-			n++
-		}
-		if n == 0 {
-			continue
-		}
-		for _, d := range got[:n] {
-			w.leases[d.Seq] = leaseUntil
-		}
-		chains = append(chains, got[:n:n])
 	}
 	return chains, nil, nil
+}
+
+// leaseChatSQLite (w.mu held) leases in memory up to perChat pending
+// deliveries of an ordered chat after seq after, in order, stopping before
+// one held already or waiting for its retry.
+func (w *WebhookClaimer) leaseChatSQLite(ctx context.Context, owner string, now, leaseUntil time.Time, k OrderKey, after int64, perChat int) ([]WebhookDelivery, error) {
+	writer := Conn{q: w.s.write, stmts: w.s.writeStmts}
+	rows, err := writer.query(uninterrupted(ctx), claimSuccessorsSQLite, k.SubscriptionID, k.ChatID, after, perChat)
+	if err != nil {
+		return nil, err
+	}
+	got, err := scanClaimed(rows, owner, leaseUntil, perChat, nil)
+	if err != nil {
+		return nil, err
+	}
+	n := 0
+	for _, d := range got {
+		if until, ok := w.leases[d.Seq]; ok && now.Before(until) {
+			break // held already: the chain stops before it
+		}
+		if d.NextAttemptAt.After(now) && micros(d.NextAttemptAt) != waitingAt {
+			break // waits for its retry
+		}
+		w.leases[d.Seq] = leaseUntil
+		n++
+	}
+	return got[:n:n], nil
 }
 
 // Finish records a batch of outcomes atomically (FinishWebhookAttempts)
