@@ -285,13 +285,15 @@ func scanClaimed(rows *sql.Rows, owner string, leaseUntil time.Time, expect int,
 	out := make([]WebhookDelivery, 0, expect)
 	var ordered int
 	var next, created, first int64
+	dest := make([]any, 12, 13)
+	dest[7], dest[10], dest[11] = &ordered, &next, &created
+	if firsts != nil {
+		dest = append(dest, &first)
+	}
 	for rows.Next() {
 		out = append(out, WebhookDelivery{}) // scanned in place: no copy of each
 		d := &out[len(out)-1]
-		dest := []any{&d.Seq, &d.ID, &d.SubscriptionID, &d.ChatID, &d.Action, &d.Target, &d.Body, &ordered, &d.Attempts, &d.ReplayBase, &next, &created}
-		if firsts != nil {
-			dest = append(dest, &first)
-		}
+		dest[0], dest[1], dest[2], dest[3], dest[4], dest[5], dest[6], dest[8], dest[9] = &d.Seq, &d.ID, &d.SubscriptionID, &d.ChatID, &d.Action, &d.Target, &d.Body, &d.Attempts, &d.ReplayBase
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("store: scan claimed webhook delivery: %w", err)
 		}
@@ -1048,9 +1050,9 @@ func (w *WebhookClaimer) ClaimChats(ctx context.Context, owner string, now, leas
 	if err != nil {
 		return nil, nil, err
 	}
-	first := make(map[int64]int64, len(rows)) // seq → its chat's first
+	first := make(map[OrderKey]int64, len(keys)) // the chat's first as the statement saw it (one for all its rows)
 	for i, d := range rows {
-		first[d.Seq] = firsts[i]
+		first[OrderKey{SubscriptionID: d.SubscriptionID, ChatID: d.ChatID}] = firsts[i]
 	}
 	slices.SortFunc(rows, func(a, b WebhookDelivery) int {
 		return cmp.Or(strings.Compare(a.SubscriptionID, b.SubscriptionID), strings.Compare(a.ChatID, b.ChatID), cmp.Compare(a.Seq, b.Seq))
@@ -1060,7 +1062,7 @@ func (w *WebhookClaimer) ClaimChats(ctx context.Context, owner string, now, leas
 		for j < len(rows) && rows[j].SubscriptionID == rows[i].SubscriptionID && rows[j].ChatID == rows[i].ChatID {
 			j++
 		}
-		if rows[i].Seq == first[rows[i].Seq] {
+		if rows[i].Seq == first[OrderKey{SubscriptionID: rows[i].SubscriptionID, ChatID: rows[i].ChatID}] {
 			chains = append(chains, rows[i:j:j])
 		} else {
 			stray = append(stray, rows[i:j]...)

@@ -449,7 +449,7 @@ func (d *dispatcher) claim(n int) (int, error) {
 			d.e.log.Warn("webhook: claiming the next deliveries of ordered chats failed", "err", err)
 		}
 		var back []result
-		chains, back = d.holdChains(next, nil)
+		chains, back = d.holdChains(runsOf(next), nil)
 		d.results.put(back...)
 	}
 	d.results.put(d.takeAll(ctx, fresh, chains)...)
@@ -473,34 +473,55 @@ func (d *dispatcher) hold(rows []store.WebhookDelivery) (fresh []store.WebhookDe
 	return fresh
 }
 
-// holdChains marks the deliveries claimed behind chat heads as in hand and
-// groups them by chat, in order. A chain stops before a delivery a copy of
-// which is still in hand (one given back whose flush has not let go of it
-// yet, or whose lease ran out; that flush gives this claim of it back);
-// what follows it is returned to give back, as is everything of the chats
-// in cut (chains not to send at all).
-func (d *dispatcher) holdChains(next []store.WebhookDelivery, cut map[store.OrderKey]bool) (chains map[store.OrderKey][]store.WebhookDelivery, back []result) {
-	chains = map[store.OrderKey][]store.WebhookDelivery{}
-	if cut == nil {
-		cut = map[store.OrderKey]bool{}
-	}
+// holdChains marks the deliveries claimed behind chat heads as in hand
+// and returns them by chat; each of runs is one chat's, in order (none
+// is copied: a chat's chain is a prefix of its run). A chain stops before
+// a delivery a copy of which is still in hand (one given back whose flush
+// has not let go of it yet, or whose lease ran out; that flush gives this
+// claim of it back); what follows it is returned to give back, as is
+// everything of the chats in cut (chains not to send at all).
+func (d *dispatcher) holdChains(runs [][]store.WebhookDelivery, cut map[store.OrderKey]bool) (chains map[store.OrderKey][]store.WebhookDelivery, back []result) {
+	chains = make(map[store.OrderKey][]store.WebhookDelivery, len(runs))
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for _, s := range next {
-		k := store.OrderKey{SubscriptionID: s.SubscriptionID, ChatID: s.ChatID}
-		switch {
-		case d.held[s.ID]:
-			d.reclaimed[s.ID], d.rechained[s.ID] = s, true
-			cut[k] = true
-		case cut[k]:
-			d.held[s.ID] = true
-			back = append(back, result{kind: released, d: s})
-		default:
-			d.held[s.ID] = true
-			chains[k] = append(chains[k], s)
+	for _, run := range runs {
+		if len(run) == 0 {
+			continue
+		}
+		k := store.OrderKey{SubscriptionID: run[0].SubscriptionID, ChatID: run[0].ChatID}
+		stopped, n := cut[k], 0
+		for _, s := range run {
+			switch {
+			case d.held[s.ID]:
+				d.reclaimed[s.ID], d.rechained[s.ID] = s, true
+				stopped = true
+			case stopped:
+				d.held[s.ID] = true
+				back = append(back, result{kind: released, d: s})
+			default:
+				d.held[s.ID] = true
+				n++
+			}
+		}
+		if n > 0 {
+			chains[k] = run[:n]
 		}
 	}
 	return chains, back
+}
+
+// runsOf splits deliveries sorted by chat into one run per chat.
+func runsOf(sorted []store.WebhookDelivery) [][]store.WebhookDelivery {
+	var runs [][]store.WebhookDelivery
+	for i := 0; i < len(sorted); {
+		j := i + 1
+		for j < len(sorted) && sorted[j].SubscriptionID == sorted[i].SubscriptionID && sorted[j].ChatID == sorted[i].ChatID {
+			j++
+		}
+		runs = append(runs, sorted[i:j:j])
+		i = j
+	}
+	return runs
 }
 
 // takeAll schedules fresh deliveries, each with the chain claimed behind
@@ -553,17 +574,17 @@ func (d *dispatcher) continueChats(keys []store.OrderKey) (rest []store.OrderKey
 	// Given back: what was taken of a chat whose first went to another
 	// node, and the rest of a chain whose first is in hand already.
 	notSent := map[store.OrderKey]bool{}
-	next := stray
+	runs := runsOf(stray)
+	for _, r := range runs {
+		notSent[store.OrderKey{SubscriptionID: r[0].SubscriptionID, ChatID: r[0].ChatID}] = true
+	}
 	for _, c := range chains {
 		if k := (store.OrderKey{SubscriptionID: c[0].SubscriptionID, ChatID: c[0].ChatID}); !taken[k] {
 			notSent[k] = true
 		}
-		next = append(next, c[1:]...)
+		runs = append(runs, c[1:])
 	}
-	for _, s := range stray {
-		notSent[store.OrderKey{SubscriptionID: s.SubscriptionID, ChatID: s.ChatID}] = true
-	}
-	byChat, back := d.holdChains(next, notSent)
+	byChat, back := d.holdChains(runs, notSent)
 	back = append(back, d.takeAll(ctx, fresh, byChat)...)
 	for _, k := range keys {
 		if !taken[k] {
