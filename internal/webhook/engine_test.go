@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -507,6 +508,48 @@ func TestOrderedChatRunsStopAtARetryAndResumeInOrder(t *testing.T) {
 			if got := strings.Join(byChat[c], " "); t.Failed() || got != strings.Join(want, " ") {
 				t.Errorf("chat %s: receiver saw\n%s\nwant\n%s", c, got, strings.Join(want, " "))
 			}
+		}
+	})
+}
+
+// More ordered chats than one statement claims runs for: each is
+// delivered whole, once and in order, through the claims and the
+// continuations of its runs.
+func TestManyOrderedChatsAreDeliveredInOrder(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		s := newSetup(t, st, nil)
+		rc := newReceiver(t, nil)
+		s.subscribe(t, plainSub(rc.URL))
+		const chats = 2*webhook.ChatsPerClaim + 3
+		n := webhook.ChainLength + 6 // longer than a run: each chat goes on at least once
+		for c := 0; c < chats; c++ {
+			chatID, cust := s.chatWithCustomer(t, nil)
+			for i := 1; i <= n; i++ {
+				s.say(t, chatID, cust, "m"+strconv.Itoa(i))
+			}
+		}
+		s.eng.Start()
+		waitFor(t, "every delivery made", func() bool { return len(rc.all()) >= chats*n })
+		byChat := map[string][]string{}
+		for _, r := range rc.all() {
+			var p webhook.PlainChange
+			_ = json.Unmarshal(r.Body, &p)
+			byChat[p.ChatID] = append(byChat[p.ChatID], p.Events[0].Text)
+		}
+		var want []string
+		for i := 1; i <= n; i++ {
+			want = append(want, "m"+strconv.Itoa(i))
+		}
+		if len(byChat) != chats {
+			t.Fatalf("%d chats reached the receiver; want %d", len(byChat), chats)
+		}
+		for c, got := range byChat {
+			if !slices.Equal(got, want) {
+				t.Errorf("chat %s: receiver saw %v; want m1 … m%d once each, in order", c, got, n)
+			}
+		}
+		if got := len(rc.all()); got != chats*n {
+			t.Errorf("%d requests; want %d", got, chats*n)
 		}
 	})
 }
