@@ -440,10 +440,10 @@ func (d *dispatcher) claim(n int) (int, error) {
 	// after the one before has left the queue. Promoting it, claiming it
 	// and waiting for both would make every delivery of a busy chat cost
 	// a round of the claim loop; instead the claim takes the chat's next
-	// few deliveries with its first, and one request worker sends them in
-	// turn (run). A failure to take them only costs that speed. The
-	// chats go a few at a time (chatsPerClaim), each group as soon as
-	// its deliveries are taken.
+	// few deliveries with its first, sent one after the other, each
+	// queued behind the other chats in hand (run). A failure to take them
+	// only costs that speed. The chats go a few at a time
+	// (chatsPerClaim), each group as soon as its deliveries are taken.
 	var heads []store.WebhookDelivery
 	others := fresh[:0:0]
 	for _, r := range fresh {
@@ -672,6 +672,12 @@ func (d *dispatcher) take(ctx context.Context, r store.WebhookDelivery, next []s
 func (d *dispatcher) schedule(j job) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	return d.scheduleLocked(j, true)
+}
+
+// scheduleLocked (d.mu held) queues a job for its host, waking an idle
+// worker for it if asked; false when the dispatcher is stopping.
+func (d *dispatcher) scheduleLocked(j job, wake bool) bool {
 	if d.stopping {
 		return false
 	}
@@ -684,7 +690,7 @@ func (d *dispatcher) schedule(j job) bool {
 	h.push(j)
 	d.queued++
 	h.subs[j.sub.ID]++
-	if d.idle > 0 {
+	if wake && d.idle > 0 {
 		d.work.Signal()
 	}
 	return true
@@ -708,9 +714,17 @@ func (d *dispatcher) worker() {
 			continue
 		}
 		d.mu.Unlock()
-		subID := d.run(rj.j, &t)
+		cont, goesOn := d.run(rj.j, &t)
 		d.mu.Lock()
-		d.doneLocked(rj.h, subID, time.Now())
+		if goesOn && !d.scheduleLocked(cont, false) {
+			// Stopping: the rest of the chain goes back unsent (and,
+			// given back, lets its chat's next be promoted).
+			d.mu.Unlock()
+			d.results.put(result{kind: released, d: cont.d, sub: cont.sub})
+			d.results.put(releaseChain(cont.sub, cont.next)...)
+			d.mu.Lock()
+		}
+		d.doneLocked(rj.h, rj.j.sub.ID, time.Now())
 		d.sends.Done()
 	}
 }
@@ -760,21 +774,23 @@ func (d *dispatcher) nextLocked() (runJob, bool) {
 	return runJob{}, false
 }
 
-// run sends a job's delivery, then those chained behind it while each
-// leaves the queue (delivered, failed, dead): a retry holds the rest of
-// the chat back, so they are given back unsent, as they are when the
-// dispatcher stops. It returns the job's subscription.
-func (d *dispatcher) run(j job, t *attemptTimer) string {
-	for {
-		res := d.attempt(j, t)
-		res.chainNext = len(j.next) > 0 && d.chainGoesOn(j, res)
-		d.results.put(res)
-		if !res.chainNext {
-			d.results.put(releaseChain(j.sub, j.next)...)
-			return j.sub.ID
-		}
-		j = job{d: j.next[0], sub: j.sub, next: j.next[1:]}
+// run sends a job's delivery and returns the job of the delivery chained
+// behind it, if that goes on (the delivery left the queue: delivered,
+// failed, dead). The worker queues that job behind the others rather than
+// sending it at once, so the ordered chats in hand take turns: no chat
+// waits for another's whole chain, and the deliveries sent together lie
+// close together in the table (their chats' rows interleave), so their
+// outcomes are recorded on fewer pages. A retry holds the rest of the
+// chat back: it is given back unsent.
+func (d *dispatcher) run(j job, t *attemptTimer) (cont job, goesOn bool) {
+	res := d.attempt(j, t)
+	res.chainNext = len(j.next) > 0 && d.chainGoesOn(j, res)
+	d.results.put(res)
+	if !res.chainNext {
+		d.results.put(releaseChain(j.sub, j.next)...)
+		return job{}, false
 	}
+	return job{d: j.next[0], sub: j.sub, next: j.next[1:]}, true
 }
 
 // attempt sends one delivery and decides what becomes of it.

@@ -512,6 +512,42 @@ func TestOrderedChatRunsStopAtARetryAndResumeInOrder(t *testing.T) {
 	})
 }
 
+// Ordered chats in hand take turns: a chat's next delivery is queued
+// behind the other chats' rather than sent at once, so a chat with one
+// message does not wait for another chat's whole run.
+func TestOrderedChatsTakeTurns(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		s := newSetup(t, st, func(o *webhook.Options) { o.Workers, o.PerEndpoint = 1, 1 })
+		rc := newReceiver(t, func(n int, _ *http.Request, _ []byte) int {
+			if n == 1 {
+				time.Sleep(50 * time.Millisecond) // the claim has queued both chats by now
+			}
+			return http.StatusOK
+		})
+		sub := s.subscribe(t, plainSub(rc.URL))
+		for _, c := range []struct {
+			name string
+			n    int
+		}{{"a", 5}, {"b", 3}} {
+			chatID, cust := s.chatWithCustomer(t, nil)
+			for i := 1; i <= c.n; i++ {
+				s.say(t, chatID, cust, c.name+strconv.Itoa(i))
+			}
+		}
+		s.eng.Start()
+		waitFor(t, "every delivery made", func() bool { return s.statusCount(t, sub.ID, store.DeliveryDelivered) == 8 })
+		var got []string
+		for _, r := range rc.all() {
+			var p webhook.PlainChange
+			_ = json.Unmarshal(r.Body, &p)
+			got = append(got, p.Events[0].Text)
+		}
+		if want := "a1 b1 a2 b2 a3 b3 a4 a5"; strings.Join(got, " ") != want {
+			t.Fatalf("receiver saw %q; want %q", strings.Join(got, " "), want)
+		}
+	})
+}
+
 // More ordered chats than one statement claims runs for: each is
 // delivered whole, once and in order, through the claims and the
 // continuations of its runs.
