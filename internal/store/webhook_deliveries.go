@@ -243,8 +243,9 @@ WHERE ctid = ANY(ARRAY(SELECT d.ctid FROM webhook_deliveries d
 RETURNING seq, id, subscription_id, chat_id, action, target, body, ordered, attempts, replay_base, next_attempt_at, created_at`
 
 // claimSQLiteRead is the SQLite claim: the dispatcher keeps its leases in
-// memory (WebhookClaimer), so it only reads, skipping the deliveries it
-// holds (tested first: the index has their seq). INDEXED BY: without
+// memory (WebhookClaimer), so it only reads, from its frontier on,
+// skipping the deliveries it holds (tested first: the index has their
+// seq). INDEXED BY: without
 // ANALYZE statistics SQLite prefers other indexes and sorts the queue.
 // "? + 0": this SQLite build (STAT4) recompiles a statement on every run
 // when a bound parameter bounds a range on an indexed column, in case the
@@ -252,7 +253,7 @@ RETURNING seq, id, subscription_id, chat_id, action, target, body, ordered, atte
 // is the same.
 const claimSQLiteRead = `SELECT d.seq, d.id, d.subscription_id, d.chat_id, d.action, d.target, d.body, d.ordered, d.attempts, d.replay_base, d.next_attempt_at, d.created_at
 FROM webhook_deliveries d INDEXED BY webhook_deliveries_due
-WHERE d.status = 'pending' AND d.next_attempt_at <= ? + 0 AND d.seq NOT IN (SELECT value FROM json_each(?))
+WHERE d.status = 'pending' AND d.next_attempt_at >= ? + 0 AND d.next_attempt_at <= ? + 0 AND d.seq NOT IN (SELECT value FROM json_each(?))
 	  AND d.lease_until <= ? AND d.subscription_id NOT IN (SELECT value FROM json_each(?)) AND ` + headOfChat + `
 	ORDER BY d.next_attempt_at LIMIT ` + limitArg
 
@@ -727,11 +728,12 @@ type WebhookClaimer struct {
 	s              *Store
 	claims, record pgSession
 
-	// PostgreSQL: the deliveries this node holds (claimed, being sent or
-	// waiting for their outcome to be recorded) are the oldest due, first
-	// in the due index, and a claim that walked past them would read each
-	// one's row to find its lease (about eight per delivery claimed, at a
-	// thousand in hand). So a claim that got all it asked for leaves a
+	// The deliveries this node holds (claimed, being sent or waiting for
+	// their outcome to be recorded) are the oldest due, first in the due
+	// index, and a claim that walked past them would read each one's row
+	// to find its lease on PostgreSQL (about eight per delivery claimed,
+	// at a thousand in hand), or test each against the list of those held
+	// in memory on SQLite (a third of a claim's cost). So a claim that got all it asked for leaves a
 	// frontier, the latest due time it took, and the next one starts
 	// there. What the frontier passes over — a delivery given back unsent,
 	// one whose node died, one whose enqueue committed after later ones
@@ -743,13 +745,21 @@ type WebhookClaimer struct {
 	fullAt   time.Time // the last claim from the start
 
 	mu     sync.Mutex
-	leases map[int64]time.Time // SQLite: seq → lease end
+	leases map[int64]sqliteLease // SQLite: by seq
 	unlock func()              // SQLite: releases the dispatcher lock (lockDispatch); nil until taken
+}
+
+// sqliteLease is a delivery held in memory on SQLite: until when, and its
+// due time when it was claimed (unix µs), so that a claim from a frontier
+// need not skip what lies before it.
+type sqliteLease struct {
+	until time.Time
+	due   int64
 }
 
 // WebhookClaimer returns a claimer; Close it when done.
 func (s *Store) WebhookClaimer() *WebhookClaimer {
-	return &WebhookClaimer{s: s, claims: pgSession{db: s.write}, record: pgSession{db: s.write}, leases: map[int64]time.Time{}}
+	return &WebhookClaimer{s: s, claims: pgSession{db: s.write}, record: pgSession{db: s.write}, leases: map[int64]sqliteLease{}}
 }
 
 // Leased reports whether this claimer holds a lease on the delivery (on
@@ -758,8 +768,8 @@ func (s *Store) WebhookClaimer() *WebhookClaimer {
 func (w *WebhookClaimer) Leased(seq int64) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	until, ok := w.leases[seq]
-	return ok && time.Now().Before(until)
+	l, ok := w.leases[seq]
+	return ok && time.Now().Before(l.until)
 }
 
 // Forget ends this claimer's in-memory leases of the given deliveries
@@ -783,12 +793,21 @@ func (w *WebhookClaimer) claimSQLite(ctx context.Context, owner string, now, lea
 		}
 		w.unlock = unlock
 	}
+	from := w.frontier
+	if now.Sub(w.fullAt) >= fullClaimEvery {
+		from = 0
+	}
+	w.frontier = 0
+	// Skipped: the deliveries held that the claim could meet, from the
+	// frontier on. (One held since it waited, due unknown then, may have
+	// been made due since: kept.)
 	held := make([]int64, 0, len(w.leases))
-	for seq, until := range w.leases {
-		if now.Before(until) {
-			held = append(held, seq)
-		} else {
+	for seq, l := range w.leases {
+		switch {
+		case !now.Before(l.until):
 			delete(w.leases, seq)
+		case l.due >= from:
+			held = append(held, seq)
 		}
 	}
 	skipJSON, err := json.Marshal(nonNil(skip))
@@ -804,7 +823,7 @@ func (w *WebhookClaimer) claimSQLite(ctx context.Context, owner string, now, lea
 	// pooled reader drops its whole page cache whenever the database has
 	// changed since its last read, which here is every time.
 	writer := Conn{q: w.s.write, stmts: w.s.writeStmts}
-	rows, err := writer.query(uninterrupted(ctx), claimSQLiteRead, micros(now), string(heldJSON), micros(now), string(skipJSON), limit)
+	rows, err := writer.query(uninterrupted(ctx), claimSQLiteRead, from, micros(now), string(heldJSON), micros(now), string(skipJSON), limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: claim webhook deliveries: %w", err)
 	}
@@ -813,7 +832,15 @@ func (w *WebhookClaimer) claimSQLite(ctx context.Context, owner string, now, lea
 		return nil, err
 	}
 	for _, d := range out {
-		w.leases[d.Seq] = leaseUntil
+		w.leases[d.Seq] = sqliteLease{until: leaseUntil, due: micros(d.NextAttemptAt)}
+	}
+	if from == 0 {
+		w.fullAt = now
+	}
+	if len(out) == limit {
+		for _, d := range out {
+			w.frontier = max(w.frontier, micros(d.NextAttemptAt))
+		}
 	}
 	return out, nil
 }
@@ -928,8 +955,8 @@ func (w *WebhookClaimer) Claim(ctx context.Context, owner string, now, leaseUnti
 	})
 }
 
-// fullClaimEvery bounds how long a delivery behind a PostgreSQL claimer's
-// frontier can wait to be claimed (see WebhookClaimer).
+// fullClaimEvery bounds how long a delivery behind a claimer's frontier
+// can wait to be claimed (see WebhookClaimer).
 const fullClaimEvery = time.Second
 
 // claimSuccessorsSQLite reads the pending deliveries of one ordered chat
@@ -1102,13 +1129,13 @@ func (w *WebhookClaimer) leaseChatSQLite(ctx context.Context, owner string, now,
 	}
 	n := 0
 	for _, d := range got {
-		if until, ok := w.leases[d.Seq]; ok && now.Before(until) {
+		if l, ok := w.leases[d.Seq]; ok && now.Before(l.until) {
 			break // held already: the chain stops before it
 		}
 		if d.NextAttemptAt.After(now) && micros(d.NextAttemptAt) != waitingAt {
 			break // waits for its retry
 		}
-		w.leases[d.Seq] = leaseUntil
+		w.leases[d.Seq] = sqliteLease{until: leaseUntil, due: micros(d.NextAttemptAt)}
 		n++
 	}
 	return got[:n:n], nil

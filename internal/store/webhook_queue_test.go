@@ -329,9 +329,9 @@ func TestAttemptLogKeepsAwkwardResponses(t *testing.T) {
 }
 
 // A delivery given back unsent after later ones were claimed is claimed
-// again even while every claim comes back full (a backlog): on PostgreSQL
-// claims start where the last full one stopped, and a claim from the start
-// at least every second finds what lies behind.
+// again even while every claim comes back full (a backlog): claims start
+// where the last full one stopped, and a claim from the start at least
+// every second finds what lies behind.
 func TestReleasedDeliveryIsClaimedAgainBehindABacklog(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
