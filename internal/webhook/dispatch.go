@@ -1036,7 +1036,7 @@ func (d *dispatcher) flush(batch []result) []result {
 			}
 			return nil
 		}
-		return d.e.store.Tx(ctx, func(c store.Conn) error {
+		return d.claimer.RecordTx(ctx, func(c store.Conn) error {
 			disabled, lost = nil, 0
 			var outcomes []store.WebhookOutcome
 			for _, r := range batch {
