@@ -746,7 +746,7 @@ type WebhookClaimer struct {
 
 	mu     sync.Mutex
 	leases map[int64]sqliteLease // SQLite: by seq
-	unlock func()              // SQLite: releases the dispatcher lock (lockDispatch); nil until taken
+	unlock func()                // SQLite: releases the dispatcher lock (lockDispatch); nil until taken
 }
 
 // sqliteLease is a delivery held in memory on SQLite: until when, and its

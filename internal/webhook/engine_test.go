@@ -538,9 +538,7 @@ func TestOrderedChatsTakeTurns(t *testing.T) {
 		waitFor(t, "every delivery made", func() bool { return s.statusCount(t, sub.ID, store.DeliveryDelivered) == 8 })
 		var got []string
 		for _, r := range rc.all() {
-			var p webhook.PlainChange
-			_ = json.Unmarshal(r.Body, &p)
-			got = append(got, p.Events[0].Text)
+			got = append(got, plainChange(r).Events[0].Text)
 		}
 		if want := "a1 b1 a2 b2 a3 b3 a4 a5"; strings.Join(got, " ") != want {
 			t.Fatalf("receiver saw %q; want %q", strings.Join(got, " "), want)
@@ -568,8 +566,7 @@ func TestManyOrderedChatsAreDeliveredInOrder(t *testing.T) {
 		waitFor(t, "every delivery made", func() bool { return len(rc.all()) >= chats*n })
 		byChat := map[string][]string{}
 		for _, r := range rc.all() {
-			var p webhook.PlainChange
-			_ = json.Unmarshal(r.Body, &p)
+			p := plainChange(r)
 			byChat[p.ChatID] = append(byChat[p.ChatID], p.Events[0].Text)
 		}
 		var want []string

@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -66,6 +67,13 @@ func (rc *receiver) setRespond(fn func(n int, r *http.Request, body []byte) int)
 	rc.mu.Lock()
 	rc.respond = fn
 	rc.mu.Unlock()
+}
+
+// plainChange decodes a request of a plain subscription.
+func plainChange(r received) webhook.PlainChange {
+	var p webhook.PlainChange
+	_ = json.Unmarshal(r.Body, &p)
+	return p
 }
 
 func (rc *receiver) all() []received {
