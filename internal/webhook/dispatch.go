@@ -125,9 +125,10 @@ type dispatcher struct {
 
 type hostQueue struct {
 	active int
-	queue  []job // queue[head:] wait, oldest first
-	head   int
-	subs   map[string]int // deliveries held per subscription
+	// queue holds the jobs waiting, a heap by delivery seq: the oldest
+	// event goes first (see pop).
+	queue []job
+	subs  map[string]int // deliveries held per subscription
 	// Requests finished in the current second and the one before: how
 	// much this endpoint takes, so a claim knows when its share in hand
 	// is more than a second's work (saturated).
@@ -135,24 +136,49 @@ type hostQueue struct {
 	done, doneBefore int
 }
 
-func (h *hostQueue) waiting() int { return len(h.queue) - h.head }
+func (h *hostQueue) waiting() int { return len(h.queue) }
 
-func (h *hostQueue) push(j job) { h.queue = append(h.queue, j) }
-
-// pop takes the oldest waiting job, reusing the queue's array: emptied,
-// it starts over; half consumed, the rest moves to the front.
-func (h *hostQueue) pop() job {
-	j := h.queue[h.head]
-	h.queue[h.head] = job{}
-	h.head++
-	switch {
-	case h.head == len(h.queue):
-		h.queue, h.head = h.queue[:0], 0
-	case h.head >= 64 && 2*h.head >= len(h.queue):
-		n := copy(h.queue, h.queue[h.head:])
-		clear(h.queue[n:])
-		h.queue, h.head = h.queue[:n], 0
+func (h *hostQueue) push(j job) {
+	q := append(h.queue, j)
+	for i := len(q) - 1; i > 0; {
+		p := (i - 1) / 2
+		if q[p].d.Seq <= q[i].d.Seq {
+			break
+		}
+		q[p], q[i] = q[i], q[p]
+		i = p
 	}
+	h.queue = q
+}
+
+// pop takes the waiting job of the oldest delivery (the lowest seq: the
+// order events were written in). So an endpoint's deliveries go out
+// oldest first, each ordered chat one at a time: the next delivery of a
+// run waits behind older ones of other chats, and no delivery waits
+// behind a newer one. It also keeps the deliveries sent together close
+// in the table (the chats' rows interleave), so their outcomes are
+// recorded on about as few pages as unordered ones.
+func (h *hostQueue) pop() job {
+	q := h.queue
+	j := q[0]
+	n := len(q) - 1
+	q[0], q[n] = q[n], job{}
+	q = q[:n]
+	for i := 0; ; {
+		m, l, r := i, 2*i+1, 2*i+2
+		if l < n && q[l].d.Seq < q[m].d.Seq {
+			m = l
+		}
+		if r < n && q[r].d.Seq < q[m].d.Seq {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		q[i], q[m] = q[m], q[i]
+		i = m
+	}
+	h.queue = q
 	return j
 }
 
@@ -276,12 +302,12 @@ func (d *dispatcher) stop(ctx context.Context) error {
 	d.cont = nil
 	var back []result
 	for _, h := range d.hosts {
-		for _, j := range h.queue[h.head:] {
+		for _, j := range h.queue {
 			back = append(back, result{kind: released, d: j.d, sub: j.sub})
 			back = append(back, releaseChain(j.sub, j.next)...)
 		}
 		d.queued -= h.waiting()
-		h.queue, h.head = nil, 0
+		h.queue = nil
 	}
 	d.mu.Unlock()
 	d.results.put(back...)
@@ -441,8 +467,8 @@ func (d *dispatcher) claim(n int) (int, error) {
 	// and waiting for both would make every delivery of a busy chat cost
 	// a round of the claim loop; instead the claim takes the chat's next
 	// few deliveries with its first, sent one after the other, each
-	// queued behind the other chats in hand (run). A failure to take them
-	// only costs that speed. The chats go a few at a time
+	// queued once the one before has left the queue (run). A failure to
+	// take them only costs that speed. The chats go a few at a time
 	// (chatsPerClaim), each group as soon as its deliveries are taken.
 	var heads []store.WebhookDelivery
 	others := fresh[:0:0]
@@ -776,12 +802,10 @@ func (d *dispatcher) nextLocked() (runJob, bool) {
 
 // run sends a job's delivery and returns the job of the delivery chained
 // behind it, if that goes on (the delivery left the queue: delivered,
-// failed, dead). The worker queues that job behind the others rather than
-// sending it at once, so the ordered chats in hand take turns: no chat
-// waits for another's whole chain, and the deliveries sent together lie
-// close together in the table (their chats' rows interleave), so their
-// outcomes are recorded on fewer pages. A retry holds the rest of the
-// chat back: it is given back unsent.
+// failed, dead). The worker queues that job rather than sending it at
+// once, so it goes in its turn, oldest delivery first (hostQueue.pop): no
+// chat's older deliveries wait for another chat's whole chain. A retry
+// holds the rest of the chat back: it is given back unsent.
 func (d *dispatcher) run(j job, t *attemptTimer) (cont job, goesOn bool) {
 	res := d.attempt(j, t)
 	res.chainNext = len(j.next) > 0 && d.chainGoesOn(j, res)
