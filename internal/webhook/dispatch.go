@@ -98,6 +98,7 @@ type dispatcher struct {
 	// queue, for the claim loop to continue (continueChats); uncontinued
 	// holds those it did not, for completeLoop to promote.
 	cont, uncontinued []store.OrderKey
+	ext               []*run // runs that asked for more (extendRuns)
 	// The workers wait on work (d.mu) when no queued job may start; a
 	// worker that finishes a request takes the next job itself, so a busy
 	// dispatcher hands work over without waking anyone.
@@ -198,9 +199,43 @@ func (h *hostQueue) finished(now time.Time) {
 type job struct {
 	d   store.WebhookDelivery
 	sub *compiled
-	// next are the deliveries of d's ordered chat that follow it, claimed
-	// with it: each is sent as soon as the one before has left the queue.
-	next []store.WebhookDelivery
+	// run holds the deliveries of d's ordered chat claimed behind it (nil
+	// when none were): each is sent once the one before has left the
+	// queue.
+	run *run
+}
+
+// run is an ordered chat's run in hand (d.mu guards it): the deliveries
+// claimed behind the one being sent or queued, in order. A run that came
+// full from its claim asks the claim loop for more once it is down to
+// extendAt (extendRuns), so a busy chat goes on without a pause between
+// runs: no wait for the run's last outcome to be recorded, then for the
+// chat's next run to be claimed.
+type run struct {
+	key   store.OrderKey
+	next  []store.WebhookDelivery
+	last  int64 // seq of the last delivery claimed into the run
+	more  bool  // its last claim came back full: the chat may have more
+	asked bool  // the claim loop is to take more (d.ext)
+	ended bool  // nothing more is sent: what an extension brings goes back
+}
+
+// extendAt is how many deliveries a run has left when it asks for more:
+// a whole run's worth, so a run holds one to two runs' worth. The claim
+// loop may be busy for a while (a hundred chats due at once are claimed
+// in a dozen statements), and a run that runs out before its extension
+// comes ends (what the extension brings is given back, and the chat goes
+// on through the recorder as before): with half a run's margin, 7 of 300
+// extensions in a PostgreSQL run over 100 busy chats came too late.
+const extendAt = chainLength
+
+// newRun is the run of the deliveries claimed behind head (nil if none).
+func newRun(head store.WebhookDelivery, next []store.WebhookDelivery) *run {
+	if len(next) == 0 {
+		return nil
+	}
+	return &run{key: store.OrderKey{SubscriptionID: head.SubscriptionID, ChatID: head.ChatID},
+		next: next, last: next[len(next)-1].Seq, more: len(next) >= chainLength}
 }
 
 type runJob struct {
@@ -304,7 +339,10 @@ func (d *dispatcher) stop(ctx context.Context) error {
 	for _, h := range d.hosts {
 		for _, j := range h.queue {
 			back = append(back, result{kind: released, d: j.d, sub: j.sub})
-			back = append(back, releaseChain(j.sub, j.next)...)
+			if j.run != nil {
+				back = append(back, releaseChain(j.sub, j.run.next)...)
+				j.run.next, j.run.ended = nil, true
+			}
 		}
 		d.queued -= h.waiting()
 		h.queue = nil
@@ -347,9 +385,12 @@ func (d *dispatcher) claimLoop() {
 		default:
 		}
 		d.mu.Lock()
-		keys := d.cont
-		d.cont = nil
+		keys, ext := d.cont, d.ext
+		d.cont, d.ext = nil, nil
 		d.mu.Unlock()
+		if len(ext) > 0 {
+			d.extendRuns(ext)
+		}
 		if len(keys) > 0 {
 			if rest := d.continueChats(keys); len(rest) > 0 {
 				d.mu.Lock()
@@ -490,7 +531,7 @@ func (d *dispatcher) claim(n int) (int, error) {
 			d.e.log.Warn("webhook: claiming the next deliveries of ordered chats failed", "err", err)
 		} else {
 			var back []result
-			chains, back = d.holdChains(runsOf(next), nil)
+			chains, back = d.holdChains(splitByChat(next), nil)
 			d.results.put(back...)
 		}
 		d.results.put(d.takeAll(ctx, group, chains)...)
@@ -516,23 +557,23 @@ func (d *dispatcher) hold(rows []store.WebhookDelivery) (fresh []store.WebhookDe
 }
 
 // holdChains marks the deliveries claimed behind chat heads as in hand
-// and returns them by chat; each of runs is one chat's, in order (none
-// is copied: a chat's chain is a prefix of its run). A chain stops before
+// and returns them by chat; each of groups is one chat's, in order (none
+// is copied: a chat's chain is a prefix of its group). A chain stops before
 // a delivery a copy of which is still in hand (one given back whose flush
 // has not let go of it yet, or whose lease ran out; that flush gives this
 // claim of it back); what follows it is returned to give back, as is
 // everything of the chats in cut (chains not to send at all).
-func (d *dispatcher) holdChains(runs [][]store.WebhookDelivery, cut map[store.OrderKey]bool) (chains map[store.OrderKey][]store.WebhookDelivery, back []result) {
-	chains = make(map[store.OrderKey][]store.WebhookDelivery, len(runs))
+func (d *dispatcher) holdChains(groups [][]store.WebhookDelivery, cut map[store.OrderKey]bool) (chains map[store.OrderKey][]store.WebhookDelivery, back []result) {
+	chains = make(map[store.OrderKey][]store.WebhookDelivery, len(groups))
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for _, run := range runs {
-		if len(run) == 0 {
+	for _, rows := range groups {
+		if len(rows) == 0 {
 			continue
 		}
-		k := store.OrderKey{SubscriptionID: run[0].SubscriptionID, ChatID: run[0].ChatID}
+		k := store.OrderKey{SubscriptionID: rows[0].SubscriptionID, ChatID: rows[0].ChatID}
 		stopped, n := cut[k], 0
-		for _, s := range run {
+		for _, s := range rows {
 			switch {
 			case d.held[s.ID]:
 				d.reclaimed[s.ID], d.rechained[s.ID] = s, true
@@ -546,24 +587,24 @@ func (d *dispatcher) holdChains(runs [][]store.WebhookDelivery, cut map[store.Or
 			}
 		}
 		if n > 0 {
-			chains[k] = run[:n]
+			chains[k] = rows[:n:n]
 		}
 	}
 	return chains, back
 }
 
-// runsOf splits deliveries sorted by chat into one run per chat.
-func runsOf(sorted []store.WebhookDelivery) [][]store.WebhookDelivery {
-	var runs [][]store.WebhookDelivery
+// splitByChat splits deliveries sorted by chat into one group per chat.
+func splitByChat(sorted []store.WebhookDelivery) [][]store.WebhookDelivery {
+	var groups [][]store.WebhookDelivery
 	for i := 0; i < len(sorted); {
 		j := i + 1
 		for j < len(sorted) && sorted[j].SubscriptionID == sorted[i].SubscriptionID && sorted[j].ChatID == sorted[i].ChatID {
 			j++
 		}
-		runs = append(runs, sorted[i:j:j])
+		groups = append(groups, sorted[i:j:j])
 		i = j
 	}
-	return runs
+	return groups
 }
 
 // takeAll schedules fresh deliveries, each with the chain claimed behind
@@ -629,17 +670,17 @@ func (d *dispatcher) continueGroup(keys []store.OrderKey) (rest []store.OrderKey
 	// Given back: what was taken of a chat whose first went to another
 	// node, and the rest of a chain whose first is in hand already.
 	notSent := map[store.OrderKey]bool{}
-	runs := runsOf(stray)
-	for _, r := range runs {
-		notSent[store.OrderKey{SubscriptionID: r[0].SubscriptionID, ChatID: r[0].ChatID}] = true
+	groups := splitByChat(stray)
+	for _, g := range groups {
+		notSent[store.OrderKey{SubscriptionID: g[0].SubscriptionID, ChatID: g[0].ChatID}] = true
 	}
 	for _, c := range chains {
 		if k := (store.OrderKey{SubscriptionID: c[0].SubscriptionID, ChatID: c[0].ChatID}); !taken[k] {
 			notSent[k] = true
 		}
-		runs = append(runs, c[1:])
+		groups = append(groups, c[1:])
 	}
-	byChat, back := d.holdChains(runs, notSent)
+	byChat, back := d.holdChains(groups, notSent)
 	back = append(back, d.takeAll(ctx, fresh, byChat)...)
 	for _, k := range keys {
 		if !taken[k] {
@@ -647,22 +688,6 @@ func (d *dispatcher) continueGroup(keys []store.OrderKey) (rest []store.OrderKey
 		}
 	}
 	return rest, back
-}
-
-// chainGoesOn reports whether the delivery chained behind j is sent now:
-// j's delivery left the queue (a retry holds the rest of the chat back),
-// its endpoint was not deleted or disabled meanwhile (the rest are then
-// taken one by one), and the dispatcher is not stopping.
-func (d *dispatcher) chainGoesOn(j job, res result) bool {
-	if res.kind != attempted || res.outcome.Status == store.DeliveryPending {
-		return false
-	}
-	if cs := d.e.cache.Load().byID[j.sub.ID]; cs == nil || !cs.Enabled() {
-		return false
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return !d.stopping
 }
 
 // releaseChain gives up deliveries chained behind one in hand: they go
@@ -688,7 +713,7 @@ func (d *dispatcher) take(ctx context.Context, r store.WebhookDelivery, next []s
 	case !sub.Enabled():
 		return result{kind: killed, d: r, reason: "endpoint disabled"}, false
 	}
-	if !d.schedule(job{d: r, sub: sub, next: next}) {
+	if !d.schedule(job{d: r, sub: sub, run: newRun(r, next)}) {
 		return result{kind: released, d: r, sub: sub}, false
 	}
 	return result{}, true
@@ -743,11 +768,13 @@ func (d *dispatcher) worker() {
 		cont, goesOn := d.run(rj.j, &t)
 		d.mu.Lock()
 		if goesOn && !d.scheduleLocked(cont, false) {
-			// Stopping: the rest of the chain goes back unsent (and,
-			// given back, lets its chat's next be promoted).
+			// Stopping: the rest of the run goes back unsent (and, given
+			// back, lets its chat's next be promoted).
+			rest := cont.run.next
+			cont.run.next, cont.run.ended = nil, true
 			d.mu.Unlock()
 			d.results.put(result{kind: released, d: cont.d, sub: cont.sub})
-			d.results.put(releaseChain(cont.sub, cont.next)...)
+			d.results.put(releaseChain(cont.sub, rest)...)
 			d.mu.Lock()
 		}
 		d.doneLocked(rj.h, rj.j.sub.ID, time.Now())
@@ -800,21 +827,82 @@ func (d *dispatcher) nextLocked() (runJob, bool) {
 	return runJob{}, false
 }
 
-// run sends a job's delivery and returns the job of the delivery chained
-// behind it, if that goes on (the delivery left the queue: delivered,
-// failed, dead). The worker queues that job rather than sending it at
-// once, so it goes in its turn, oldest delivery first (hostQueue.pop): no
-// chat's older deliveries wait for another chat's whole chain. A retry
-// holds the rest of the chat back: it is given back unsent.
+// run sends a job's delivery and returns the job of the next delivery of
+// its run, if that goes on: the delivery left the queue (delivered,
+// failed, dead; a retry holds the rest of the chat back), its endpoint
+// was not deleted or disabled meanwhile, and the dispatcher is not
+// stopping. Otherwise the rest of the run is given back unsent. The
+// worker queues the next job rather than sending it at once, so it goes
+// in its turn, oldest delivery first (hostQueue.pop): no chat's older
+// deliveries wait for another chat's whole run.
 func (d *dispatcher) run(j job, t *attemptTimer) (cont job, goesOn bool) {
 	res := d.attempt(j, t)
-	res.chainNext = len(j.next) > 0 && d.chainGoesOn(j, res)
-	d.results.put(res)
-	if !res.chainNext {
-		d.results.put(releaseChain(j.sub, j.next)...)
-		return job{}, false
+	var rest []store.WebhookDelivery
+	ask := false
+	if r := j.run; r != nil {
+		left := res.kind == attempted && res.outcome.Status != store.DeliveryPending
+		cs := d.e.cache.Load().byID[j.sub.ID]
+		enabled := cs != nil && cs.Enabled()
+		d.mu.Lock()
+		if left && enabled && !d.stopping && len(r.next) > 0 {
+			cont, goesOn = job{d: r.next[0], sub: j.sub, run: r}, true
+			r.next = r.next[1:]
+			if r.more && !r.asked && len(r.next) <= extendAt {
+				r.asked, ask = true, true
+				d.ext = append(d.ext, r)
+			}
+		} else {
+			rest, r.next, r.ended = r.next, nil, true
+		}
+		d.mu.Unlock()
 	}
-	return job{d: j.next[0], sub: j.sub, next: j.next[1:]}, true
+	res.chainNext = goesOn
+	d.results.put(res)
+	d.results.put(releaseChain(j.sub, rest)...)
+	if ask {
+		d.notify()
+	}
+	return cont, goesOn
+}
+
+// extendRuns takes more deliveries for the runs that asked, behind the
+// last each has (ClaimSuccessors), chatsPerClaim runs per statement, and
+// adds them to the runs. A run that ended meanwhile (its next delivery
+// was not sent, or it ran out before this came) takes none: they go back.
+func (d *dispatcher) extendRuns(runs []*run) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for len(runs) > 0 {
+		group := runs[:min(len(runs), chatsPerClaim)]
+		runs = runs[len(group):]
+		heads := make([]store.WebhookDelivery, len(group))
+		d.mu.Lock()
+		for i, r := range group {
+			heads[i] = store.WebhookDelivery{SubscriptionID: r.key.SubscriptionID, ChatID: r.key.ChatID, Seq: r.last}
+		}
+		d.mu.Unlock()
+		now := time.Now()
+		next, err := d.claimer.ClaimSuccessors(ctx, d.e.opts.Node, now, now.Add(d.e.opts.LeaseDuration), heads, chainLength)
+		if err != nil {
+			d.e.log.Warn("webhook: claiming more of ordered chats' runs failed", "err", err)
+		}
+		chains, back := d.holdChains(splitByChat(next), nil)
+		d.mu.Lock()
+		for _, r := range group {
+			c := chains[r.key]
+			r.asked, r.more = false, len(c) >= chainLength
+			if r.ended || d.stopping {
+				back = append(back, releaseChain(nil, c)...)
+				continue
+			}
+			r.next = append(r.next, c...)
+			if len(c) > 0 {
+				r.last = c[len(c)-1].Seq
+			}
+		}
+		d.mu.Unlock()
+		d.results.put(back...)
+	}
 }
 
 // attempt sends one delivery and decides what becomes of it.
