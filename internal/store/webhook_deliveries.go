@@ -793,11 +793,7 @@ func (w *WebhookClaimer) claimSQLite(ctx context.Context, owner string, now, lea
 		}
 		w.unlock = unlock
 	}
-	from := w.frontier
-	if now.Sub(w.fullAt) >= fullClaimEvery {
-		from = 0
-	}
-	w.frontier = 0
+	from := w.claimFrom(now)
 	// Skipped: the deliveries held that the claim could meet, from the
 	// frontier on. (One held since it waited, due unknown then, may have
 	// been made due since: kept.)
@@ -834,14 +830,7 @@ func (w *WebhookClaimer) claimSQLite(ctx context.Context, owner string, now, lea
 	for _, d := range out {
 		w.leases[d.Seq] = sqliteLease{until: leaseUntil, due: micros(d.NextAttemptAt)}
 	}
-	if from == 0 {
-		w.fullAt = now
-	}
-	if len(out) == limit {
-		for _, d := range out {
-			w.frontier = max(w.frontier, micros(d.NextAttemptAt))
-		}
-	}
+	w.claimed(now, from, out, limit)
 	return out, nil
 }
 
@@ -934,25 +923,46 @@ func (w *WebhookClaimer) Claim(ctx context.Context, owner string, now, leaseUnti
 	}
 	var out []WebhookDelivery
 	return out, w.claims.do(ctx, func(c Conn) error {
-		from := w.frontier
-		if now.Sub(w.fullAt) >= fullClaimEvery {
-			from = 0
-		}
-		w.frontier = 0
+		from := w.claimFrom(now)
 		var err error
 		if out, err = c.claimPostgres(ctx, owner, from, now, leaseUntil, limit, skip); err != nil {
 			return err
 		}
-		if from == 0 {
-			w.fullAt = now
-		}
-		if len(out) == limit {
-			for _, d := range out {
-				w.frontier = max(w.frontier, micros(d.NextAttemptAt))
-			}
-		}
+		w.claimed(now, from, out, limit)
 		return nil
 	})
+}
+
+// claimFrom is the due time (unix µs) a claim at now starts from: the
+// frontier, or 0 (from the start) after a claim that came back short and
+// at least every fullClaimEvery. The frontier stays at 0 until the claim
+// has succeeded (claimed).
+func (w *WebhookClaimer) claimFrom(now time.Time) int64 {
+	from := w.frontier
+	if now.Sub(w.fullAt) >= fullClaimEvery {
+		from = 0
+	}
+	w.frontier = 0
+	return from
+}
+
+// claimed moves the frontier after a claim from from that asked for limit
+// deliveries and got out: to the latest due time taken if it got them
+// all.
+func (w *WebhookClaimer) claimed(now time.Time, from int64, out []WebhookDelivery, limit int) {
+	if from == 0 {
+		w.fullAt = now
+	}
+	if len(out) == limit {
+		for _, d := range out {
+			w.frontier = max(w.frontier, micros(d.NextAttemptAt))
+		}
+	}
+}
+
+// chatOrder orders deliveries by chat, then in the chat's order.
+func chatOrder(a, b WebhookDelivery) int {
+	return cmp.Or(strings.Compare(a.SubscriptionID, b.SubscriptionID), strings.Compare(a.ChatID, b.ChatID), cmp.Compare(a.Seq, b.Seq))
 }
 
 // fullClaimEvery bounds how long a delivery behind a claimer's frontier
@@ -1018,9 +1028,7 @@ func (w *WebhookClaimer) ClaimSuccessors(ctx context.Context, owner string, now,
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(out, func(a, b WebhookDelivery) int {
-		return cmp.Or(strings.Compare(a.SubscriptionID, b.SubscriptionID), strings.Compare(a.ChatID, b.ChatID), cmp.Compare(a.Seq, b.Seq))
-	})
+	slices.SortFunc(out, chatOrder)
 	return out, nil
 }
 
@@ -1081,9 +1089,7 @@ func (w *WebhookClaimer) ClaimChats(ctx context.Context, owner string, now, leas
 	for i, d := range rows {
 		first[OrderKey{SubscriptionID: d.SubscriptionID, ChatID: d.ChatID}] = firsts[i]
 	}
-	slices.SortFunc(rows, func(a, b WebhookDelivery) int {
-		return cmp.Or(strings.Compare(a.SubscriptionID, b.SubscriptionID), strings.Compare(a.ChatID, b.ChatID), cmp.Compare(a.Seq, b.Seq))
-	})
+	slices.SortFunc(rows, chatOrder)
 	for i := 0; i < len(rows); {
 		j := i + 1
 		for j < len(rows) && rows[j].SubscriptionID == rows[i].SubscriptionID && rows[j].ChatID == rows[i].ChatID {

@@ -521,22 +521,26 @@ func (d *dispatcher) claim(n int) (int, error) {
 		}
 	}
 	d.results.put(d.takeAll(ctx, others, nil)...)
-	for len(heads) > 0 {
-		group := heads[:min(len(heads), chatsPerClaim)]
-		heads = heads[len(group):]
-		var chains map[store.OrderKey][]store.WebhookDelivery
-		now := time.Now()
-		next, err := d.claimer.ClaimSuccessors(ctx, d.e.opts.Node, now, now.Add(d.e.opts.LeaseDuration), group, chainLength)
-		if err != nil {
-			d.e.log.Warn("webhook: claiming the next deliveries of ordered chats failed", "err", err)
-		} else {
-			var back []result
-			chains, back = d.holdChains(splitByChat(next), nil)
-			d.results.put(back...)
-		}
-		d.results.put(d.takeAll(ctx, group, chains)...)
+	for group := range slices.Chunk(heads, chatsPerClaim) {
+		d.results.put(d.takeAll(ctx, group, d.successors(ctx, group))...)
 	}
 	return len(rows), nil
+}
+
+// successors leases up to chainLength deliveries behind each of heads
+// (a chat's delivery in hand, or the last of its run; ClaimSuccessors)
+// and holds them, returning them by chat. What cannot be held is given
+// back; a failure to take them only costs speed.
+func (d *dispatcher) successors(ctx context.Context, heads []store.WebhookDelivery) map[store.OrderKey][]store.WebhookDelivery {
+	now := time.Now()
+	next, err := d.claimer.ClaimSuccessors(ctx, d.e.opts.Node, now, now.Add(d.e.opts.LeaseDuration), heads, chainLength)
+	if err != nil {
+		d.e.log.Warn("webhook: claiming the next deliveries of ordered chats failed", "err", err)
+		return nil
+	}
+	chains, back := d.holdChains(splitByChat(next), nil)
+	d.results.put(back...)
+	return chains
 }
 
 // hold marks claimed deliveries as in hand and returns those that were
@@ -631,9 +635,7 @@ func (d *dispatcher) takeAll(ctx context.Context, fresh []store.WebhookDelivery,
 // chatsPerClaim at a time, each group sent as soon as it is taken. It
 // returns the chats it did not continue (to promote).
 func (d *dispatcher) continueChats(keys []store.OrderKey) (rest []store.OrderKey) {
-	for len(keys) > 0 {
-		group := keys[:min(len(keys), chatsPerClaim)]
-		keys = keys[len(group):]
+	for group := range slices.Chunk(keys, chatsPerClaim) {
 		r, back := d.continueGroup(group)
 		rest = append(rest, r...)
 		d.results.put(back...)
@@ -872,21 +874,15 @@ func (d *dispatcher) run(j job, t *attemptTimer) (cont job, goesOn bool) {
 func (d *dispatcher) extendRuns(runs []*run) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	for len(runs) > 0 {
-		group := runs[:min(len(runs), chatsPerClaim)]
-		runs = runs[len(group):]
+	for group := range slices.Chunk(runs, chatsPerClaim) {
 		heads := make([]store.WebhookDelivery, len(group))
 		d.mu.Lock()
 		for i, r := range group {
 			heads[i] = store.WebhookDelivery{SubscriptionID: r.key.SubscriptionID, ChatID: r.key.ChatID, Seq: r.last}
 		}
 		d.mu.Unlock()
-		now := time.Now()
-		next, err := d.claimer.ClaimSuccessors(ctx, d.e.opts.Node, now, now.Add(d.e.opts.LeaseDuration), heads, chainLength)
-		if err != nil {
-			d.e.log.Warn("webhook: claiming more of ordered chats' runs failed", "err", err)
-		}
-		chains, back := d.holdChains(splitByChat(next), nil)
+		chains := d.successors(ctx, heads)
+		var back []result
 		d.mu.Lock()
 		for _, r := range group {
 			c := chains[r.key]
